@@ -1,0 +1,3 @@
+from slmscout.cli.app import main
+
+main()

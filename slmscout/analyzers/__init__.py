@@ -1,0 +1,1 @@
+"""Analyzers: task signatures, embeddings, clustering, evidence and replacement verdicts."""

@@ -1,0 +1,1 @@
+"""The thin typer CLI. Nothing imports this package."""

@@ -1,0 +1,37 @@
+"""The one error hierarchy of slmscout.
+
+Library code raises these; only the CLI turns them into a one-line message and an exit code. Messages say
+what went wrong and where (a path, a line), never the content of a trace.
+"""
+
+from __future__ import annotations
+
+
+class SlmscoutError(Exception):
+    """Base of every error slmscout reports to its user."""
+
+    exit_code = 1
+
+
+class InputError(SlmscoutError):
+    """The input the user named cannot be used: missing, empty, unreadable, nothing in it readable."""
+
+    exit_code = 2
+
+
+class UsageError(SlmscoutError):
+    """Options that contradict each other or name something that does not exist."""
+
+    exit_code = 2
+
+
+class ModelError(SlmscoutError):
+    """The embedding model could not be loaded or run."""
+
+    exit_code = 3
+
+
+class OutputError(SlmscoutError):
+    """An output file could not be written."""
+
+    exit_code = 4

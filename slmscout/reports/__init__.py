@@ -1,0 +1,1 @@
+"""Reports: renderings of an analysis (terminal, CSV)."""

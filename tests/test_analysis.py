@@ -1,0 +1,194 @@
+"""Signatures, clustering, evidence and verdicts on small constructed calls."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+from slmscout.analyzers.analysis import ClusterEvidence
+from slmscout.analyzers.evidence import cluster_evidence, distribution, is_json_output
+from slmscout.analyzers.pipeline import analyze
+from slmscout.analyzers.signature import build_signatures, normalise_line
+from slmscout.analyzers.tokens import call_tokens
+from slmscout.analyzers.verdict import VerdictRules, judge
+from slmscout.traces.record import LLMCall, Message, SourceRef, Usage
+from tests.conftest import HashingEmbedder
+
+
+def make_call(call_id: str, prompt: Sequence[tuple[str, str]], response: str | None = "ok") -> LLMCall:
+    return LLMCall(
+        call_id=call_id,
+        source=SourceRef("mem.jsonl", call_id, "chat-messages"),
+        messages=tuple(Message(role, content) for role, content in prompt),
+        response=response,
+    )
+
+
+COMPLAINTS = [
+    "my parcel arrived broken",
+    "the app crashes at login",
+    "refund still missing",
+    "password reset mail never came",
+    "charged twice this month",
+    "screen stays black",
+    "wrong size delivered",
+    "cannot export my data",
+]
+
+
+def classify(i: int) -> LLMCall:
+    return make_call(
+        f"cls-{i}",
+        [
+            ("system", "You classify tickets into billing, tech or other.\nAnswer with one word."),
+            ("user", f"Ticket #{1000 + i}: {COMPLAINTS[i % len(COMPLAINTS)]} (customer {i})"),
+        ],
+        ["billing", "tech", "other"][i % 3],
+    )
+
+
+def summarise(i: int) -> LLMCall:
+    return make_call(
+        f"sum-{i}",
+        [
+            (
+                "user",
+                f"Summarise the following document in three paragraphs.\n\nDocument:\nChapter {i} of the story of"
+                f" harbour town number {i}, where boats sail at dawn\nand fishermen mend nets {i} times",
+            )
+        ],
+        "A long free-form summary. " * (300 + i),
+    )
+
+
+def test_normalise_line_masks_variable_tokens() -> None:
+    line = "Read /home/ann/project/main.py at 2024-05-01 (id 3f2a9c1d7e8b) see https://x.io/a?b=1"
+    assert normalise_line(line) == "Read <path> at <n>-<n>-<n> (id <id>) see <url>"
+
+
+def test_signature_keeps_template_drops_variable_content() -> None:
+    calls = [classify(i) for i in range(4)] + [summarise(i) for i in range(4)]
+    signatures = build_signatures(calls)
+    cls = signatures[0]
+    assert "system: You classify tickets into billing, tech or other." in cls.template_lines
+    assert not any("arrived broken" in line for line in cls.template_lines)  # varies per call: content
+    assert signatures[0].text == signatures[1].text  # same task, same signature
+    assert signatures[0].text != signatures[4].text
+    assert "user: Summarise the following document in three paragraphs." in signatures[4].template_lines
+
+
+def test_one_off_prompt_keeps_its_own_lines() -> None:
+    signatures = build_signatures([make_call("a", [("user", "Translate this poem")])])
+    assert signatures[0].template_lines == ("user: Translate this poem",)
+
+
+def test_clusters_separate_tasks_and_are_order_independent() -> None:
+    calls = [classify(i) for i in range(12)] + [summarise(i) for i in range(8)]
+    first = analyze(calls, HashingEmbedder())
+    shuffled = calls[:]
+    random.Random(7).shuffle(shuffled)
+    second = analyze(shuffled, HashingEmbedder())
+    assert first == second
+    assert len(first.clusters) == 2
+    by_id = {a.call_id: a.cluster_id for a in first.assignments}
+    assert {by_id[f"cls-{i}"] for i in range(12)} == {0}
+    assert {by_id[f"sum-{i}"] for i in range(8)} == {1}
+    assert first.clusters[0].evidence.calls == 12  # ids by size, largest first
+
+
+def test_identical_signatures_are_embedded_once() -> None:
+    calls = [classify(i) for i in range(30)] + [summarise(i) for i in range(30)]
+    embedder = HashingEmbedder()
+    analyze(calls, embedder)
+    distinct = {s.text for s in build_signatures(sorted(calls, key=lambda c: c.call_id))}
+    assert embedder.calls == [len(distinct)]
+    assert len(distinct) < 20
+
+
+def test_verdicts_on_clusters_with_known_properties() -> None:
+    calls = [classify(i) for i in range(20)] + [summarise(i) for i in range(8)]
+    analysis = analyze(calls, HashingEmbedder())
+    classifier, summariser = analysis.clusters
+    assert classifier.verdict.kind == "prompted-slm"
+    assert classifier.verdict.reasons == ("closed set of answers: 15% of 20 responses are distinct",)
+    assert summariser.verdict.kind == "keep-llm"
+    assert summariser.verdict.reasons[0].startswith("long free-form generation: median output")
+    assert "classify" in classifier.name or "billing" in classifier.name
+
+
+def evidence(**overrides: object) -> ClusterEvidence:
+    values: dict[str, object] = dict(
+        calls=40,
+        share=0.1,
+        input_tokens=distribution([500] * 40),
+        output_tokens=distribution([120] * 40),
+        token_source="reported",
+        responses=40,
+        json_share=0.0,
+        distinct_output_share=1.0,
+        tool_call_share=0.0,
+        prompt_turns_p50=2.0,
+        error_share=0.0,
+    )
+    values.update(overrides)
+    return ClusterEvidence(**values)  # type: ignore[arg-type]
+
+
+def test_prompt_beyond_slm_context_stays_on_llm() -> None:
+    verdict = judge(evidence(input_tokens=distribution([40_000] * 40), json_share=1.0), VerdictRules())
+    assert verdict.kind == "keep-llm"
+    assert verdict.reasons == ("p95 prompt is 40,000 tokens, over the 32,768-token context of typical SLMs",)
+    looser = judge(
+        evidence(input_tokens=distribution([40_000] * 40), json_share=1.0),
+        VerdictRules(slm_context_tokens=131_072),
+    )
+    assert looser.kind == "finetuned-slm"
+
+
+def test_structured_and_tool_calling_clusters_are_fine_tuning_candidates() -> None:
+    assert judge(evidence(json_share=0.95), VerdictRules()).kind == "finetuned-slm"
+    tool = judge(evidence(tool_call_share=0.9, output_tokens=distribution([300] * 40)), VerdictRules())
+    assert tool.kind == "finetuned-slm" and "90% of calls answer with a tool call" in tool.reasons[0]
+
+
+def test_no_responses_means_low_confidence_keep() -> None:
+    verdict = judge(evidence(responses=0), VerdictRules())
+    assert (verdict.kind, verdict.confidence) == ("keep-llm", "low")
+
+
+def test_confidence_follows_cluster_size() -> None:
+    assert judge(evidence(calls=5, json_share=1.0), VerdictRules()).confidence == "low"
+    assert judge(evidence(calls=20, json_share=1.0), VerdictRules()).confidence == "medium"
+    assert judge(evidence(calls=80, json_share=1.0), VerdictRules()).confidence == "high"
+
+
+def test_is_json_output_strips_fences_and_wrappers() -> None:
+    assert is_json_output('```json\n{"a": 1}\n```')
+    assert is_json_output('[CONTENT]\n{"a": [1, 2]}\n[/CONTENT]')
+    assert not is_json_output("The answer is {a: 1}")
+    assert not is_json_output("")
+
+
+def test_tokens_reported_or_estimated() -> None:
+    call = make_call("t", [("user", "x" * 400)], "y" * 40)
+    assert call_tokens(call) == call_tokens(call)
+    estimated = call_tokens(call)
+    assert (estimated.input, estimated.output, estimated.source) == (100, 10, "estimated")
+    reported = LLMCall(
+        call_id="r",
+        source=call.source,
+        messages=call.messages,
+        response="y",
+        usage=Usage(input_tokens=7, output_tokens=3),
+    )
+    assert call_tokens(reported).source == "reported" and call_tokens(reported).input == 7
+
+
+def test_cluster_evidence_figures() -> None:
+    calls = [classify(i) for i in range(6)]
+    e = cluster_evidence(calls, [call_tokens(c) for c in calls], total_calls=12)
+    assert e.calls == 6 and e.share == 0.5
+    assert e.distinct_output_share == 0.5
+    assert e.json_share == 0.0 and e.tool_call_share == 0.0
+    assert e.prompt_turns_p50 == 2.0
+    assert e.token_source == "estimated"
