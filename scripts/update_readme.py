@@ -1,0 +1,77 @@
+"""Regenerate the README's example output from today's program, or check that it is current.
+
+    python scripts/update_readme.py          # rewrite the blocks
+    python scripts/update_readme.py --check  # exit 1 when a block differs (run by the test suite)
+
+Each block sits between ``<!-- example: NAME -->`` and ``<!-- /example -->`` and holds the output of one command,
+run in a temporary folder with the bundled model.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from slmscout.cli.app import app
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+BLOCK = re.compile(r"(<!-- example: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /example -->)", re.S)
+
+
+def _run(args: list[str]) -> str:
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "140"})
+    if result.exit_code != 0:
+        raise SystemExit(f"slmscout {' '.join(args)} failed: {result.output}")
+    return result.stdout
+
+
+def _demo_report(workdir: Path) -> str:
+    out = _run(["analyze", "--demo", "--top", "12"])
+    return f"```console\n$ slmscout analyze --demo --top 12\n{out.rstrip()}\n```\n"
+
+
+def _demo_csv(workdir: Path) -> str:
+    clusters, calls = workdir / "clusters.csv", workdir / "calls.csv"
+    _run(["analyze", "--demo", "--quiet", "--csv", str(clusters), "--calls-csv", str(calls)])
+    cluster_lines = clusters.read_text(encoding="utf-8").splitlines()[:4]
+    call_lines = [
+        re.sub(r",[^,]*metagpt_calls\.jsonl:", ",.../metagpt_calls.jsonl:", line)
+        for line in calls.read_text(encoding="utf-8").splitlines()[:4]
+    ]
+    return (
+        "```console\n$ slmscout analyze --demo -q --csv clusters.csv --calls-csv calls.csv\n"
+        "$ head -4 clusters.csv\n" + "\n".join(cluster_lines) + "\n"
+        "$ head -4 calls.csv\n" + "\n".join(call_lines) + "\n```\n"
+    )
+
+
+EXAMPLES: dict[str, Callable[[Path], str]] = {"demo-report": _demo_report, "demo-csv": _demo_csv}
+
+
+def rendered(text: str) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+
+        def replace(match: re.Match[str]) -> str:
+            body = EXAMPLES[match.group("name")](workdir)
+            return match.group(1) + body + match.group(4)
+
+        return BLOCK.sub(replace, text)
+
+
+def main() -> int:
+    current = README.read_text(encoding="utf-8")
+    fresh = rendered(current)
+    if "--check" in sys.argv:
+        return 0 if fresh == current else 1
+    README.write_text(fresh, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
