@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from slmscout.analyzers.analysis import ClusterEvidence
 from slmscout.analyzers.evidence import cluster_evidence, distribution, is_json_output
 from slmscout.analyzers.pipeline import analyze
-from slmscout.analyzers.signature import build_signatures, normalise_line
+from slmscout.analyzers.signature import build_signatures
 from slmscout.analyzers.tokens import call_tokens
 from slmscout.analyzers.verdict import VerdictRules, judge
 from slmscout.traces.record import LLMCall, Message, SourceRef, Usage
@@ -24,16 +24,39 @@ def make_call(call_id: str, prompt: Sequence[tuple[str, str]], response: str | N
     )
 
 
-COMPLAINTS = [
-    "my parcel arrived broken",
-    "the app crashes at login",
-    "refund still missing",
-    "password reset mail never came",
-    "charged twice this month",
-    "screen stays black",
-    "wrong size delivered",
-    "cannot export my data",
+WORDS = [
+    "parcel",
+    "broken",
+    "refund",
+    "login",
+    "crash",
+    "invoice",
+    "password",
+    "screen",
+    "export",
+    "delivery",
+    "size",
+    "charge",
+    "twice",
+    "black",
+    "mail",
+    "reset",
+    "order",
+    "late",
+    "missing",
+    "wrong",
+    "account",
+    "locked",
+    "update",
+    "payment",
+    "card",
+    "expired",
 ]
+
+
+def content(i: int, words: int = 6) -> str:
+    """Variable content unique to call ``i``: words drawn with a seed."""
+    return " ".join(random.Random(i).sample(WORDS, words))
 
 
 def classify(i: int) -> LLMCall:
@@ -41,7 +64,7 @@ def classify(i: int) -> LLMCall:
         f"cls-{i}",
         [
             ("system", "You classify tickets into billing, tech or other.\nAnswer with one word."),
-            ("user", f"Ticket #{1000 + i}: {COMPLAINTS[i % len(COMPLAINTS)]} (customer {i})"),
+            ("user", f"Ticket: {content(i)} (customer {i})"),
         ],
         ["billing", "tech", "other"][i % 3],
     )
@@ -53,33 +76,12 @@ def summarise(i: int) -> LLMCall:
         [
             (
                 "user",
-                f"Summarise the following document in three paragraphs.\n\nDocument:\nChapter {i} of the story of"
-                f" harbour town number {i}, where boats sail at dawn\nand fishermen mend nets {i} times",
+                "Summarise the following document in three paragraphs.\n\nDocument:\n"
+                f"{content(1000 + i, 9)}\n{content(2000 + i, 9)}",
             )
         ],
         "A long free-form summary. " * (300 + i),
     )
-
-
-def test_normalise_line_masks_variable_tokens() -> None:
-    line = "Read /home/ann/project/main.py at 2024-05-01 (id 3f2a9c1d7e8b) see https://x.io/a?b=1"
-    assert normalise_line(line) == "Read <path> at <n>-<n>-<n> (id <id>) see <url>"
-
-
-def test_signature_keeps_template_drops_variable_content() -> None:
-    calls = [classify(i) for i in range(4)] + [summarise(i) for i in range(4)]
-    signatures = build_signatures(calls)
-    cls = signatures[0]
-    assert "system: You classify tickets into billing, tech or other." in cls.template_lines
-    assert not any("arrived broken" in line for line in cls.template_lines)  # varies per call: content
-    assert signatures[0].text == signatures[1].text  # same task, same signature
-    assert signatures[0].text != signatures[4].text
-    assert "user: Summarise the following document in three paragraphs." in signatures[4].template_lines
-
-
-def test_one_off_prompt_keeps_its_own_lines() -> None:
-    signatures = build_signatures([make_call("a", [("user", "Translate this poem")])])
-    assert signatures[0].template_lines == ("user: Translate this poem",)
 
 
 def test_clusters_separate_tasks_and_are_order_independent() -> None:
@@ -100,9 +102,9 @@ def test_identical_signatures_are_embedded_once() -> None:
     calls = [classify(i) for i in range(30)] + [summarise(i) for i in range(30)]
     embedder = HashingEmbedder()
     analyze(calls, embedder)
-    distinct = {s.text for s in build_signatures(sorted(calls, key=lambda c: c.call_id))}
-    assert embedder.calls == [len(distinct)]
-    assert len(distinct) < 20
+    signatures, _ = build_signatures(calls)
+    pieces = {piece for s in signatures for piece in s.pieces}
+    assert embedder.calls == [len(pieces)]  # each distinct template piece embedded once, not each call
 
 
 def test_verdicts_on_clusters_with_known_properties() -> None:
@@ -192,3 +194,31 @@ def test_cluster_evidence_figures() -> None:
     assert e.json_share == 0.0 and e.tool_call_share == 0.0
     assert e.prompt_turns_p50 == 2.0
     assert e.token_source == "estimated"
+
+
+def test_calls_sharing_no_template_are_one_offs_counted_in_the_analysis() -> None:
+    calls = [classify(i) for i in range(6)] + [
+        make_call("solo-1", [("user", "What is the capital of France?")], "Paris"),
+        make_call("solo-2", [("user", "Write a haiku about autumn rain please")], "Rain taps the roof..."),
+    ]
+    analysis = analyze(calls, HashingEmbedder())
+    by_id = {a.call_id: analysis.cluster(a.cluster_id) for a in analysis.assignments}
+    assert by_id["solo-1"].one_off and not by_id["solo-1"].templated
+    assert by_id["solo-2"].one_off and by_id["solo-1"] is not by_id["solo-2"]
+    assert analysis.one_off_calls == 2
+    assert not by_id["cls-0"].one_off and by_id["cls-0"].templated
+    assert by_id["solo-1"].name.startswith("(no template)")
+
+
+def test_names_templates_and_representatives() -> None:
+    calls = [classify(i) for i in range(10)] + [summarise(i) for i in range(4)]
+    analysis = analyze(calls, HashingEmbedder())
+    classifier = analysis.clusters[0]
+    assert classifier.name == "you classify tickets into billing, tech or other."
+    assert classifier.template == (
+        "you classify tickets into billing, tech or other.",
+        "answer with one word.",
+        "ticket:",
+    )
+    assert classifier.example_call_ids == ("cls-0", "cls-1", "cls-2")
+    assert analysis.clusters[1].name == "summarise the following document in three paragraphs."

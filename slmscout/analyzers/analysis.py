@@ -56,11 +56,18 @@ class Verdict:
 class ClusterReport:
     cluster_id: int
     name: str
+    headline: str  # the most distinctive template piece, whole
     terms: tuple[str, ...]
-    template: tuple[str, ...]
+    template: tuple[str, ...]  # the skeleton: template pieces most of its calls share, masked, in prompt order
+    templated: bool  # False when its calls share no recurring template piece (grouped by meaning, or alone)
     evidence: ClusterEvidence
     verdict: Verdict
-    example_call_ids: tuple[str, ...]
+    example_call_ids: tuple[str, ...]  # representative calls: the most common signatures first
+
+    @property
+    def one_off(self) -> bool:
+        """A single call whose task no other call shares."""
+        return self.evidence.calls == 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +90,10 @@ class Analysis:
     @property
     def total_calls(self) -> int:
         return len(self.assignments)
+
+    @property
+    def one_off_calls(self) -> int:
+        return sum(1 for c in self.clusters if c.one_off)
 
     def cluster(self, cluster_id: int) -> ClusterReport:
         return self.clusters[cluster_id]

@@ -1,55 +1,149 @@
-"""Clustering task signatures into task types, with the number of clusters found, deterministically.
+"""Clustering calls into task types, with the number of clusters found, deterministically.
 
-Identical signatures form one group before anything is embedded, so work grows with distinct templates, not
-calls. Groups are then merged by agglomerative clustering of their signature embeddings under a cosine
-distance threshold: no k is given. Cluster ids are assigned by size, then by signature text, so the same input
-gives the same ids in any order.
+Calls with identical signatures form one group before anything is compared, so the work grows with distinct
+templates, not with calls. Two signatures are compared by
+
+- their shared template pieces, each weighted by the square root of its inverse prompt frequency (cosine of
+  binary vectors), and
+- the meaning of their pieces: the IDF-weighted mean of the sentence embeddings of each piece, which lets
+  reworded versions of one template meet,
+
+mixed by ``embedding_weight``. Average-linkage agglomerative clustering cuts the tree at ``distance_threshold``:
+no number of clusters is given. Calls with no recurring template piece (one-off prompts) are clustered by the
+embedding of their prompt text under the same threshold; those that still match nothing stay clusters of one and
+are counted as one-offs in the report. Cluster ids are assigned by size, then by signature text, so the same
+calls give the same clusters and ids in any order.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.cluster import AgglomerativeClustering
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.sparse import csr_matrix, diags
+from scipy.spatial.distance import squareform
 
 from slmscout.analyzers.embed import Embedder
+from slmscout.analyzers.signature import TaskSignature, TemplateIndex
+from slmscout.traces.record import LLMCall
+
+Matrix = NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
 class ClusteringParams:
-    distance_threshold: float = 0.25  # cosine distance under which two signature groups are one task
-    linkage: str = "average"
+    """Chosen by measurement on the clustering benchmark (benchmarks/clustering.py), not per corpus."""
+
+    distance_threshold: float = 0.35  # cosine distance under which groups are one task (average linkage)
+    embedding_weight: float = 0.5  # share of the piece-embedding similarity in the mix; 0 is lexical only
+    one_off_prompt_chars: int = 2000  # prompt text embedded for calls with no recurring template
 
 
-def cluster_signatures(texts: Sequence[str], embedder: Embedder, params: ClusteringParams) -> list[int]:
-    """A cluster id per text: 0 is the largest cluster."""
-    unique = sorted(set(texts))
-    index = {text: i for i, text in enumerate(unique)}
-    if len(unique) == 1:
-        group_labels: NDArray[np.int64] = np.zeros(1, dtype=np.int64)
-    else:
-        vectors = embedder.embed(unique)
-        model = AgglomerativeClustering(
-            n_clusters=None,
-            metric="cosine",
-            linkage=params.linkage,
-            distance_threshold=params.distance_threshold,
-        )
-        group_labels = model.fit_predict(vectors)
-    raw = [int(group_labels[index[t]]) for t in texts]
-    return _canonical_ids(raw, texts)
+def piece_weight(piece: str, index: TemplateIndex) -> float:
+    """Square root of the smoothed inverse prompt frequency: distinctive pieces count more, shared ones still count."""
+    idf = math.log((1 + index.distinct_prompts) / (1 + index.prompt_counts[piece])) + 1e-3
+    return math.sqrt(idf)
 
 
-def _canonical_ids(raw: Sequence[int], texts: Sequence[str]) -> list[int]:
-    """Renumber clusters by size (largest first), ties broken by their smallest signature text."""
+def _normalise_rows(matrix: Matrix) -> Matrix:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.asarray(matrix / norms, dtype=np.float64)
+
+
+def lexical_similarity(signatures: Sequence[TaskSignature], index: TemplateIndex) -> Matrix:
+    vocabulary: dict[str, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    values: list[float] = []
+    for row, signature in enumerate(signatures):
+        for piece in signature.pieces:
+            rows.append(row)
+            cols.append(vocabulary.setdefault(piece, len(vocabulary)))
+            values.append(piece_weight(piece, index))
+    matrix = csr_matrix((values, (rows, cols)), shape=(len(signatures), max(1, len(vocabulary))))
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    normalised = diags(1.0 / norms) @ matrix
+    return np.asarray((normalised @ normalised.T).toarray(), dtype=np.float64)
+
+
+def semantic_similarity(signatures: Sequence[TaskSignature], index: TemplateIndex, embedder: Embedder) -> Matrix:
+    """Cosine of IDF-weighted mean piece embeddings; each distinct piece is embedded once."""
+    distinct = sorted({piece for signature in signatures for piece in signature.pieces})
+    position = {piece: i for i, piece in enumerate(distinct)}
+    vectors = embedder.embed(distinct).astype(np.float64)
+    means = np.zeros((len(signatures), vectors.shape[1]), dtype=np.float64)
+    for row, signature in enumerate(signatures):
+        for piece in signature.pieces:
+            means[row] += piece_weight(piece, index) * vectors[position[piece]]
+    means = _normalise_rows(means)
+    return np.asarray(means @ means.T, dtype=np.float64)
+
+
+def cut_tree(similarity: Matrix, threshold: float) -> list[int]:
+    """Average-linkage clusters of items whose similarity matrix is given, cut at a cosine distance."""
+    if similarity.shape[0] == 1:
+        return [0]
+    distance = np.clip(1.0 - similarity, 0.0, 2.0)
+    distance = (distance + distance.T) / 2.0
+    np.fill_diagonal(distance, 0.0)
+    tree = linkage(squareform(distance, checks=False), method="average")
+    return [int(label) - 1 for label in fcluster(tree, t=threshold, criterion="distance")]
+
+
+def _one_off_text(call: LLMCall, chars: int) -> str:
+    return "\n".join(m.content for m in call.messages)[:chars] or "(empty prompt)"
+
+
+def cluster_calls(
+    calls: Sequence[LLMCall],
+    signatures: Sequence[TaskSignature],
+    index: TemplateIndex,
+    embedder: Embedder,
+    params: ClusteringParams,
+) -> list[int]:
+    """A cluster id per call; 0 is the largest cluster."""
+    raw: list[int] = [0] * len(calls)
+    keys: list[str] = [""] * len(calls)
+    templated = sorted({s.pieces for s in signatures if not s.is_empty})
+    next_label = 0
+    if templated:
+        groups = [TaskSignature(pieces) for pieces in templated]
+        similarity = lexical_similarity(groups, index)
+        if params.embedding_weight > 0:
+            weight = params.embedding_weight
+            similarity = (1 - weight) * similarity + weight * semantic_similarity(groups, index, embedder)
+        group_labels = cut_tree(similarity, params.distance_threshold)
+        label_of = dict(zip(templated, group_labels, strict=True))
+        for i, signature in enumerate(signatures):
+            if not signature.is_empty:
+                raw[i] = label_of[signature.pieces]
+                keys[i] = signature.text
+        next_label = max(group_labels) + 1
+    one_offs = [i for i, signature in enumerate(signatures) if signature.is_empty]
+    if one_offs:
+        texts = [_one_off_text(calls[i], params.one_off_prompt_chars) for i in one_offs]
+        distinct = sorted(set(texts))
+        vectors = _normalise_rows(embedder.embed(distinct).astype(np.float64))
+        text_labels = dict(zip(distinct, cut_tree(vectors @ vectors.T, params.distance_threshold), strict=True))
+        for i, text in zip(one_offs, texts, strict=True):
+            raw[i] = next_label + text_labels[text]
+            keys[i] = "\uffff" + text  # after every templated key: one-offs never take a templated cluster's id
+    return canonical_ids(raw, keys)
+
+
+def canonical_ids(raw: Sequence[int], keys: Sequence[str]) -> list[int]:
+    """Renumber clusters by size (largest first), ties broken by their smallest member key."""
     sizes: dict[int, int] = {}
-    first_text: dict[int, str] = {}
-    for label, text in zip(raw, texts, strict=True):
+    first_key: dict[int, str] = {}
+    for label, key in zip(raw, keys, strict=True):
         sizes[label] = sizes.get(label, 0) + 1
-        first_text[label] = min(first_text.get(label, text), text)
-    order = sorted(sizes, key=lambda label: (-sizes[label], first_text[label]))
+        first_key[label] = min(first_key.get(label, key), key)
+    order = sorted(sizes, key=lambda label: (-sizes[label], first_key[label]))
     mapping = {label: new for new, label in enumerate(order)}
     return [mapping[label] for label in raw]

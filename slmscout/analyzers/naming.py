@@ -1,35 +1,78 @@
-"""Names a person reads at a glance: each cluster's distinctive terms (class-based TF-IDF over its template
-lines) and its template skeleton (the template lines most of its calls share)."""
+"""Names a person reads at a glance.
+
+For each cluster: its template skeleton (the template pieces most of its calls share, in prompt order), its most
+distinctive piece (common inside the cluster, rare outside it), and its distinctive terms (class-based TF-IDF over
+the clusters' template text). The name is the distinctive piece, shortened at a word boundary.
+"""
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
+from slmscout.analyzers.signature import TaskSignature, TemplateIndex
+
+SKELETON_SHARE = 0.8  # a piece in at least this share of a cluster's calls belongs to its skeleton
+SKELETON_PIECES = 12
+NAME_CHARS = 60
+TERMS = 3
 _TOKEN = r"(?u)\b[a-zA-Z][a-zA-Z_-]{2,}\b"
-_MASK_WORDS = {"code", "url", "path", "file", "id", "system", "user", "assistant", "tools", "tool"}
-SKELETON_SHARE = 0.5  # a template line shared by at least half the cluster's calls is part of its skeleton
-SKELETON_LINES = 8
-TERMS_PER_NAME = 3
+_PLACEHOLDERS = {"blob", "url", "id", "path", "file"}
+_WORDS = re.compile(r"[a-z]{2,}")
+NAME_WORDS = 6  # pieces with fewer words are discounted as names
 
 
-def distinctive_terms(cluster_texts: Sequence[str], per_cluster: int = TERMS_PER_NAME) -> list[tuple[str, ...]]:
+@dataclass(frozen=True, slots=True)
+class ClusterLabel:
+    name: str
+    headline: str  # the cluster's most distinctive template piece, whole
+    terms: tuple[str, ...]
+    skeleton: tuple[str, ...]
+
+
+def skeleton(signatures: Sequence[TaskSignature], share: float = SKELETON_SHARE) -> tuple[str, ...]:
+    """Pieces shared by at least ``share`` of the signatures, in the order they first appear."""
+    counts: Counter[str] = Counter()
+    order: dict[str, int] = {}
+    for signature in signatures:
+        for position, piece in enumerate(signature.pieces):
+            counts[piece] += 1
+            order.setdefault(piece, position)
+    needed = max(1, math.ceil(share * len(signatures)))
+    shared = [piece for piece, count in counts.items() if count >= needed]
+    return tuple(sorted(shared, key=lambda piece: (order[piece], piece))[:SKELETON_PIECES])
+
+
+def distinctive_piece(signatures: Sequence[TaskSignature], index: TemplateIndex) -> str:
+    """The piece that best marks the cluster: its share in the cluster times its rarity across prompts."""
+    counts: Counter[str] = Counter(piece for s in signatures for piece in set(s.pieces))
+    if not counts:
+        return ""
+
+    def score(piece: str) -> float:
+        rarity = math.log((1 + index.distinct_prompts) / (1 + index.prompt_counts[piece]))
+        wordiness = min(1.0, len(_WORDS.findall(piece)) / NAME_WORDS)  # a header says less than a sentence
+        return counts[piece] / len(signatures) * (rarity + 1e-3) * wordiness
+
+    return min(counts, key=lambda piece: (-score(piece), piece))
+
+
+def distinctive_terms(cluster_texts: Sequence[str], per_cluster: int = TERMS) -> list[tuple[str, ...]]:
     """For each cluster's joined text, the terms that set it apart from the other clusters."""
     if not cluster_texts:
         return []
     vectorizer = TfidfVectorizer(
-        token_pattern=_TOKEN,
-        lowercase=True,
-        stop_words=sorted(ENGLISH_STOP_WORDS | _MASK_WORDS),
-        sublinear_tf=True,
+        token_pattern=_TOKEN, stop_words=sorted(ENGLISH_STOP_WORDS | _PLACEHOLDERS), sublinear_tf=True
     )
     try:
         matrix = vectorizer.fit_transform(cluster_texts)
-    except ValueError:  # no term at all
+    except ValueError:  # no term in any text
         return [() for _ in cluster_texts]
     vocabulary = np.asarray(vectorizer.get_feature_names_out())
     terms = []
@@ -40,24 +83,31 @@ def distinctive_terms(cluster_texts: Sequence[str], per_cluster: int = TERMS_PER
     return terms
 
 
-def skeleton(template_lines: Sequence[Sequence[str]]) -> tuple[str, ...]:
-    """Template lines shared by most of a cluster's calls, in the order they first appear."""
-    counts: Counter[str] = Counter()
-    order: dict[str, int] = {}
-    for lines in template_lines:
-        for line in dict.fromkeys(lines):
-            counts[line] += 1
-            order.setdefault(line, len(order))
-    threshold = max(1, int(np.ceil(SKELETON_SHARE * len(template_lines))))
-    shared = [line for line in counts if counts[line] >= threshold]
-    if not shared and counts:
-        shared = [counts.most_common(1)[0][0]]
-    return tuple(sorted(shared, key=order.__getitem__)[:SKELETON_LINES])
+def shorten(text: str, limit: int = NAME_CHARS) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
+    return cut + "…"
 
 
-def cluster_name(terms: Sequence[str], skeleton_lines: Sequence[str]) -> str:
-    if terms:
-        return " / ".join(terms)
-    if skeleton_lines:
-        return re.sub(r"^\w+: ", "", skeleton_lines[0])[:40]
-    return "(empty prompts)"
+def label_clusters(
+    members: Sequence[Sequence[TaskSignature]], index: TemplateIndex, fallback_texts: Sequence[str]
+) -> list[ClusterLabel]:
+    """A label per cluster; ``fallback_texts`` name the clusters whose calls share no template piece."""
+    texts = [
+        "\n".join(s.text for s in sigs) if any(not s.is_empty for s in sigs) else fallback
+        for sigs, fallback in zip(members, fallback_texts, strict=True)
+    ]
+    all_terms = distinctive_terms(texts)
+    labels = []
+    for sigs, terms in zip(members, all_terms, strict=True):
+        headline = distinctive_piece(sigs, index)
+        if headline:
+            name = shorten(headline)
+        elif terms:
+            name = "(no template) " + " / ".join(terms)
+        else:
+            name = "(no template)"
+        labels.append(ClusterLabel(name=name, headline=headline, terms=terms, skeleton=skeleton(sigs)))
+    return labels

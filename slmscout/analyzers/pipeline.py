@@ -3,64 +3,87 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from slmscout.analyzers.analysis import Analysis, CallAssignment, ClusterReport
-from slmscout.analyzers.cluster import ClusteringParams, cluster_signatures
+from slmscout.analyzers.cluster import ClusteringParams, cluster_calls
 from slmscout.analyzers.embed import Embedder
 from slmscout.analyzers.evidence import cluster_evidence
-from slmscout.analyzers.naming import cluster_name, distinctive_terms, skeleton
-from slmscout.analyzers.signature import build_signatures
+from slmscout.analyzers.naming import label_clusters
+from slmscout.analyzers.signature import MIN_PROMPTS, TaskSignature, build_signatures
 from slmscout.analyzers.tokens import call_tokens
 from slmscout.analyzers.verdict import VerdictRules, judge
 from slmscout.traces.record import LLMCall
 
 EXAMPLES_PER_CLUSTER = 3
+FALLBACK_NAME_CHARS = 400
 
 
 @dataclass(frozen=True)
 class AnalysisParams:
     clustering: ClusteringParams = field(default_factory=ClusteringParams)
     verdict: VerdictRules = field(default_factory=VerdictRules)
+    min_prompts: int = MIN_PROMPTS
 
     def as_dict(self) -> dict[str, object]:
         return {
             "clustering": dataclasses.asdict(self.clustering),
             "verdict": dataclasses.asdict(self.verdict),
+            "min_prompts": self.min_prompts,
         }
 
 
-def _canonical_order(calls: Iterable[LLMCall]) -> list[LLMCall]:
+def canonical_order(calls: Iterable[LLMCall]) -> list[LLMCall]:
     """Calls in an order that does not depend on the order they were read in."""
     return sorted(calls, key=lambda c: (c.call_id, c.source.path, c.source.position))
 
 
+def representatives(
+    indices: Sequence[int], signatures: Sequence[TaskSignature], calls: Sequence[LLMCall]
+) -> tuple[str, ...]:
+    """Up to three calls that stand for the cluster: one per most common signature, then the rest by id."""
+    counts = Counter(signatures[i].pieces for i in indices)
+    ranked = sorted(indices, key=lambda i: (-counts[signatures[i].pieces], calls[i].call_id))
+    chosen: list[int] = []
+    seen: set[tuple[str, ...]] = set()
+    for i in ranked:
+        if signatures[i].pieces not in seen:
+            seen.add(signatures[i].pieces)
+            chosen.append(i)
+    chosen += [i for i in ranked if i not in chosen]
+    return tuple(calls[i].call_id for i in chosen[:EXAMPLES_PER_CLUSTER])
+
+
 def analyze(calls: Iterable[LLMCall], embedder: Embedder, params: AnalysisParams | None = None) -> Analysis:
     params = params or AnalysisParams()
-    ordered = _canonical_order(calls)
-    signatures = build_signatures(ordered)
-    labels = cluster_signatures([s.text for s in signatures], embedder, params.clustering)
+    ordered = canonical_order(calls)
+    signatures, index = build_signatures(ordered, params.min_prompts)
+    labels = cluster_calls(ordered, signatures, index, embedder, params.clustering)
     tokens = [call_tokens(c) for c in ordered]
-    n_clusters = max(labels) + 1 if labels else 0
-    members: list[list[int]] = [[] for _ in range(n_clusters)]
+    members: list[list[int]] = [[] for _ in range(max(labels) + 1 if labels else 0)]
     for i, label in enumerate(labels):
         members[label].append(i)
-    joined = ["\n".join(signatures[i].text for i in idx) for idx in members]
-    terms = distinctive_terms(joined)
+    cluster_labels = label_clusters(
+        [[signatures[i] for i in idx] for idx in members],
+        index,
+        ["\n".join(ordered[i].prompt_text[:FALLBACK_NAME_CHARS] for i in idx) for idx in members],
+    )
     clusters = []
-    for cluster_id, idx in enumerate(members):
+    for cluster_id, (idx, naming) in enumerate(zip(members, cluster_labels, strict=True)):
         evidence = cluster_evidence([ordered[i] for i in idx], [tokens[i] for i in idx], len(ordered))
-        lines = skeleton([signatures[i].template_lines for i in idx])
         clusters.append(
             ClusterReport(
                 cluster_id=cluster_id,
-                name=cluster_name(terms[cluster_id], lines),
-                terms=terms[cluster_id],
-                template=lines,
+                name=naming.name,
+                headline=naming.headline,
+                terms=naming.terms,
+                template=naming.skeleton,
+                templated=any(not signatures[i].is_empty for i in idx),
                 evidence=evidence,
                 verdict=judge(evidence, params.verdict),
-                example_call_ids=tuple(ordered[i].call_id for i in idx[:EXAMPLES_PER_CLUSTER]),
+                example_call_ids=representatives(idx, signatures, ordered),
             )
         )
     assignments = tuple(

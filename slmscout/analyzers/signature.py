@@ -1,85 +1,182 @@
 """Task signatures: what a call is asked to do, separated from the variable content it carries.
 
-Templates are mined across calls rather than written per framework: each prompt line is normalised (numbers,
-ids, paths, URLs, code masked); a normalised line that recurs across calls is template, a line seen in one call
-only is variable content. A call's signature is its template lines in prompt order, with the role they sit in.
+Templates are mined across calls, not written per framework. Each prompt turn is cut into pieces (lines; long
+flattened lines into sentences; ``Label: value`` lines into the label and the value). Pieces that are not prose
+(code, data, numbers), and everything inside fenced code blocks, are variable content and dropped. The rest are
+masked (numbers, ids, paths, file names, URLs, base64 blobs) and lower-cased. A masked piece found in at least
+``min_prompts`` *distinct* prompts is template: counting distinct prompts means a call replayed many times cannot
+turn its own content into template. A call's signature is its template pieces in prompt order, plus the tools
+it was offered and its caller (module, role) when the log names one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from slmscout.traces.record import LLMCall
 
-MAX_LINE_CHARS = 160
-MAX_SIGNATURE_CHARS = 1200
+MIN_PROMPTS = 2  # a piece seen in at least this many distinct prompts is template
+MAX_PIECE_CHARS = 200  # a longer line is a flattened prompt: cut it into sentences
+MIN_PROSE_WORDS = 2
+PROSE_WORD_SHARE = 0.6  # pieces with fewer plain words than this share are code or data
+MAX_LABEL_CHARS = 40
 
 _MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"```.*?(```|\Z)", re.S), "<code>"),
-    (re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I), "<url>"),
-    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), "<id>"),
-    (re.compile(r"\b(?=[0-9a-f]*\d)[0-9a-f]{10,}\b", re.I), "<id>"),
-    (re.compile(r"(?:~|\.{1,2})?(?:/[\w.@-]+){2,}/?"), "<path>"),
+    (re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+"), " <blob> "),
+    (re.compile(r"[A-Za-z0-9+/=_-]{40,}"), " <blob> "),
+    (re.compile(r"\b[a-z][a-z0-9+.-]*://\S+|\bwww\.\S+", re.I), " <url> "),
+    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), " <id> "),
+    (re.compile(r"\b(?=[0-9a-f]*\d)[0-9a-f]{8,}\b", re.I), " <id> "),
+    (re.compile(r"(?<![\w/])(?:~|\.{1,2})?(?:/[\w.@-]+){2,}/?"), " <path> "),
     (
-        re.compile(r"\b[\w-]+\.(?:py|js|ts|tsx|jsx|java|go|rs|c|h|cpp|md|txt|json|yaml|yml|toml|html|css|csv)\b"),
-        "<file>",
+        re.compile(
+            r"\b[\w-]+\.(?:py|js|ts|tsx|jsx|json|txt|md|csv|html|css|yaml|yml|toml|java|go|rs|cpp|c|h|sh|"
+            r"png|jpg|jpeg|gif|pdf|ipynb|xml|sql)\b"
+        ),
+        " <file> ",
     ),
-    (re.compile(r"\d+(?:[.,:]\d+)*"), "<n>"),
-    (re.compile(r"[ \t]+"), " "),
+    (re.compile(r"\d+(?:[.,:]\d+)*"), " <n> "),
 )
+_SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"^[A-Za-z][A-Za-z'\u2019-]*[.,:;!?)]*$")
+_SENTENCE = re.compile(r"(?<=[.!?:;])\s+(?=[A-Z#*\-\[<(`\"'])")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_LABELLED = re.compile(rf"^\s*([A-Za-z][\w '/()-]{{0,{MAX_LABEL_CHARS}}}):[ \t]+(\S.*)$")
+_HAS_LETTER = re.compile(r"[a-z]")
 
 
-def normalise_line(line: str) -> str:
-    """A prompt line with its variable tokens masked, so that instances of one template line compare equal."""
+def mask(piece: str) -> str:
+    """A piece with its variable tokens masked and case folded, so instances of one template line compare equal."""
     for pattern, replacement in _MASKS:
-        line = pattern.sub(replacement, line)
-    return line.strip()[:MAX_LINE_CHARS]
+        piece = pattern.sub(replacement, piece)
+    return _SPACE.sub(" ", piece).strip().lower()
 
 
-def _turn_lines(call: LLMCall) -> list[tuple[str, str]]:
-    """(role, normalised line) for every non-empty line of the prompt, code blocks masked whole first."""
-    lines: list[tuple[str, str]] = []
-    for message in call.messages:
-        text = _MASKS[0][0].sub("<code>", message.content)
-        for raw in text.splitlines():
-            line = normalise_line(raw)
-            if line and any(ch.isalpha() for ch in line):
-                lines.append((message.role, line))
-    if call.tools:
-        lines.append(("tools", "tools: " + ", ".join(sorted(t.name for t in call.tools))))
+def is_prose(piece: str) -> bool:
+    """Natural-language text rather than code or data: mostly plain words."""
+    tokens = piece.split()
+    words = sum(1 for token in tokens if _WORD.match(token))
+    return words >= MIN_PROSE_WORDS and words >= PROSE_WORD_SHARE * len(tokens)
+
+
+def _lines(text: str) -> list[tuple[str, bool]]:
+    """The lines of a turn, each with whether it is the label of a ``Label: value`` line."""
+    if text.count("\\n") > 2:  # a prompt recorded as a JSON string: its newlines are escaped
+        text = text.replace("\\n", "\n").replace('\\"', '"')
+    lines: list[tuple[str, bool]] = []
+    for line in text.split("\n"):
+        labelled = _LABELLED.match(line)
+        if labelled:  # "Label: value": the label is template, the value is content
+            lines += [(labelled.group(1) + ":", True), (labelled.group(2), False)]
+        else:
+            lines.append((line, False))
     return lines
+
+
+def pieces(text: str) -> list[str]:
+    """The masked prose pieces of one prompt turn, in order; code blocks and non-prose lines left out.
+
+    Labels of ``Label: value`` lines are kept even when they are a single word (``Thought:``, ``Context:``):
+    they mark the template's slots.
+    """
+    out: list[str] = []
+    in_fence = False
+    for line, is_label in _lines(text):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+            continue
+        line = line.strip()
+        if in_fence or not line:
+            continue
+        if is_label:
+            parts = [line]
+        elif len(line) > MAX_PIECE_CHARS:
+            parts = [part for part in _SENTENCE.split(line) if is_prose(part)]
+        elif is_prose(line):
+            parts = [line]
+        else:
+            continue
+        for part in parts:
+            masked = mask(part)
+            if _HAS_LETTER.search(masked):
+                out.append(masked)
+    return out
+
+
+def call_pieces(call: LLMCall) -> tuple[str, ...]:
+    """Every candidate template piece of a call, in prompt order, each once."""
+    found: list[str] = []
+    for message in call.messages:
+        found.extend(pieces(message.content))
+    found.extend(f"tool: {tool.name.lower()}" for tool in sorted(call.tools, key=lambda t: t.name))
+    if call.caller.module:
+        found.append(f"caller module: {call.caller.module.lower()}")
+    if call.caller.role:
+        found.append(f"caller role: {call.caller.role.lower()}")
+    return tuple(dict.fromkeys(found))
+
+
+def prompt_fingerprint(call: LLMCall) -> str:
+    """Identity of a prompt's full text: calls replayed with the same prompt share it."""
+    digest = hashlib.blake2b(digest_size=16)
+    for message in call.messages:
+        digest.update(message.role.encode("utf-8", "replace") + b"\0")
+        digest.update(message.content.encode("utf-8", "replace") + b"\1")
+    for tool in call.tools:
+        digest.update(tool.name.encode("utf-8", "replace") + b"\2")
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
 class TaskSignature:
-    """What one call is asked to do: its template lines (text for embedding) and a shape key for grouping."""
+    """What one call is asked to do: its template pieces in prompt order (empty when nothing recurs)."""
 
-    text: str
-    template_lines: tuple[str, ...]
-    roles: str  # the role sequence of the prompt, e.g. "system>user"
+    pieces: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.pieces)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.pieces
 
 
-def build_signatures(calls: Sequence[LLMCall], min_calls: int = 2) -> list[TaskSignature]:
-    """One signature per call, mined against the whole set: lines recurring in ``min_calls`` calls are template."""
-    per_call = [_turn_lines(call) for call in calls]
-    frequency: Counter[tuple[str, str]] = Counter()
-    for lines in per_call:
-        frequency.update(set(lines))
-    signatures = []
-    for call, lines in zip(calls, per_call, strict=True):
-        seen: set[tuple[str, str]] = set()
-        template: list[str] = []
-        for item in lines:
-            if item in seen or frequency[item] < min_calls:
-                continue
-            seen.add(item)
-            template.append(f"{item[0]}: {item[1]}")
-        if not template:  # a one-off prompt: its own first lines stand for its task
-            template = [f"{role}: {line}" for role, line in lines[:5]]
-        roles = ">".join(m.role for m in call.messages) or "(no prompt)"
-        text = "\n".join(template)[:MAX_SIGNATURE_CHARS]
-        signatures.append(TaskSignature(text=text or roles, template_lines=tuple(template), roles=roles))
-    return signatures
+@dataclass(frozen=True)
+class TemplateIndex:
+    """How many distinct prompts each piece occurs in, over the whole set of calls."""
+
+    prompt_counts: Counter[str]
+    distinct_prompts: int
+
+    def is_template(self, piece: str, min_prompts: int = MIN_PROMPTS) -> bool:
+        return self.prompt_counts[piece] >= min_prompts
+
+
+def mine_templates(calls: Iterable[LLMCall]) -> tuple[list[tuple[str, ...]], TemplateIndex]:
+    """Candidate pieces per call, and the index of how often each recurs across distinct prompts."""
+    per_call: list[tuple[str, ...]] = []
+    by_prompt: dict[str, tuple[str, ...]] = {}
+    for call in calls:
+        found = call_pieces(call)
+        per_call.append(found)
+        by_prompt[prompt_fingerprint(call)] = found
+    counts: Counter[str] = Counter()
+    for found in by_prompt.values():
+        counts.update(found)
+    return per_call, TemplateIndex(counts, len(by_prompt))
+
+
+def build_signatures(
+    calls: Sequence[LLMCall], min_prompts: int = MIN_PROMPTS
+) -> tuple[list[TaskSignature], TemplateIndex]:
+    """One signature per call, mined against the whole set of calls."""
+    per_call, index = mine_templates(calls)
+    signatures = [
+        TaskSignature(tuple(piece for piece in found if index.is_template(piece, min_prompts))) for found in per_call
+    ]
+    return signatures, index

@@ -102,6 +102,9 @@ def analyze(
         str | None, typer.Option("--format", help="Read every file with this reader instead of detecting it.")
     ] = None,
     top: Annotated[int, typer.Option("--top", min=0, help="Clusters shown in the table, largest first (0: all).")] = 25,
+    details: Annotated[
+        bool, typer.Option("--details", help="Also print each shown cluster's mined template and representative calls.")
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print no report; only write the files asked for.")
     ] = False,
@@ -132,7 +135,7 @@ def analyze(
     if calls_csv is not None:
         write_call_csv(calls_csv, analysis)
     if not quiet:
-        render_report(report_console(), analysis, summary, limit=top or None)
+        render_report(report_console(), analysis, summary, limit=top or None, details=details)
 
 
 REPORT_MIN_WIDTH = 140

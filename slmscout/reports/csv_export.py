@@ -14,6 +14,7 @@ from slmscout.errors import OutputError
 CLUSTER_COLUMNS = (
     "cluster_id",
     "cluster_name",
+    "templated",
     "calls",
     "share",
     "verdict",
@@ -33,6 +34,8 @@ CLUSTER_COLUMNS = (
     "tool_call_share",
     "error_share",
     "terms",
+    "headline",
+    "template",
     "example_call_ids",
 )
 
@@ -54,6 +57,7 @@ def cluster_rows(analysis: Analysis) -> Iterable[Sequence[object]]:
         yield (
             c.cluster_id,
             c.name,
+            int(c.templated),
             e.calls,
             round(e.share, 6),
             c.verdict.kind,
@@ -73,6 +77,8 @@ def cluster_rows(analysis: Analysis) -> Iterable[Sequence[object]]:
             round(e.tool_call_share, 4),
             round(e.error_share, 4),
             " ".join(c.terms),
+            c.headline,
+            "\n".join(c.template),
             " ".join(c.example_call_ids),
         )
 

@@ -53,8 +53,11 @@ def rollup_view(analysis: Analysis) -> RenderableType:
             ("keep-llm", "keep on LLM"),
         )
     )
+    one_offs = analysis.one_off_calls
+    share = one_offs / analysis.total_calls if analysis.total_calls else 0.0
     return Group(
         Text(f"{len(analysis.clusters):,} task clusters ({counts}); embeddings: {analysis.model}."),
+        Text(f"{one_offs:,} call(s) ({share:.1%}) are one-offs: no other call shares their task (a cluster each)."),
         Text.assemble(
             ("Replaceable by an SLM: ", "bold"),
             (f"{r.call_share:.0%} of calls ({r.replaceable_calls:,} of {r.calls:,}), ", "bold green"),
@@ -67,14 +70,14 @@ def rollup_view(analysis: Analysis) -> RenderableType:
 
 
 def cluster_table(analysis: Analysis, limit: int | None = None) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, show_lines=False, pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, show_lines=False, pad_edge=False, expand=True)
     table.add_column("id", justify="right")
-    table.add_column("task cluster", overflow="fold", ratio=3)
+    table.add_column("task cluster", overflow="fold", ratio=5, min_width=24)
     table.add_column("calls", justify="right")
     table.add_column("share", justify="right")
     table.add_column("in p50/p95", justify="right")
     table.add_column("out p50/p95", justify="right")
-    table.add_column("verdict")
+    table.add_column("verdict", no_wrap=True)
     table.add_column("why", overflow="fold", ratio=4)
     clusters = analysis.clusters if limit is None else analysis.clusters[:limit]
     for c in clusters:
@@ -103,13 +106,30 @@ def token_note(analysis: Analysis) -> Text:
     )
 
 
-def render_report(console: Console, analysis: Analysis, summary: ReadSummary, limit: int | None = None) -> None:
+def cluster_details(analysis: Analysis, limit: int | None = None) -> RenderableType:
+    """Each cluster's mined template (its skeleton, masked) and its representative calls."""
+    parts: list[RenderableType] = []
+    clusters = analysis.clusters if limit is None else analysis.clusters[:limit]
+    for c in clusters:
+        parts.append(Text(f"#{c.cluster_id} {c.name}", style="bold"))
+        kind = "template" if c.templated else "no recurring template; grouped by meaning"
+        parts.append(Text(f"  {kind}; terms: {', '.join(c.terms) or '-'}", style="dim"))
+        parts.extend(Text(f"  | {piece}") for piece in c.template)
+        parts.append(Text(f"  representative calls: {', '.join(c.example_call_ids)}", style="dim"))
+    return Group(*parts)
+
+
+def render_report(
+    console: Console, analysis: Analysis, summary: ReadSummary, limit: int | None = None, details: bool = False
+) -> None:
     console.print(read_summary_view(summary))
     console.print()
     console.print(rollup_view(analysis))
     console.print(cluster_table(analysis, limit))
     if limit is not None and len(analysis.clusters) > limit:
-        console.print(
-            Text(f"... {len(analysis.clusters) - limit:,} smaller clusters not shown (see --csv).", style="dim")
-        )
+        hidden = len(analysis.clusters) - limit
+        console.print(Text(f"... {hidden:,} smaller clusters not shown (see --csv).", style="dim"))
     console.print(token_note(analysis))
+    if details:
+        console.print()
+        console.print(cluster_details(analysis, limit))

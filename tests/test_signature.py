@@ -1,0 +1,119 @@
+"""Task signatures and template mining, pinned on small constructed prompts."""
+
+from __future__ import annotations
+
+from slmscout.analyzers.signature import build_signatures, call_pieces, is_prose, mask, pieces
+from slmscout.traces.record import Caller, LLMCall, Message, SourceRef, ToolDefinition
+
+
+def call(call_id: str, *turns: tuple[str, str], **fields: object) -> LLMCall:
+    return LLMCall(
+        call_id=call_id,
+        source=SourceRef("mem.jsonl", call_id, "chat-messages"),
+        messages=tuple(Message(role, text) for role, text in turns),
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def test_mask_replaces_variable_tokens() -> None:
+    line = "Read /home/ann/proj/main.py at 2024-05-01 (id 3f2a9c1d7e8b) from https://x.io/a?b=1 User 42"
+    assert mask(line) == "read <path> at <n> - <n> - <n> (id <id> ) from <url> user <n>"
+    assert mask("Edit utils.py then report.md") == "edit <file> then <file>"
+    assert mask("ID 123e4567-e89b-12d3-a456-426614174000 ok") == "id <id> ok"
+    assert mask("Evaluate if numbers reach 24 (sure/likely/impossible)") == (
+        "evaluate if numbers reach <n> (sure/likely/impossible)"  # a slashed word list is not a path
+    )
+
+
+def test_prose_is_told_from_code_and_data() -> None:
+    assert is_prose("Review the code and list the bugs.")
+    assert not is_prose("x = compute(a, b) + 1")
+    assert not is_prose("10 + 14 = 24")
+    assert not is_prose("Hello")
+
+
+def test_pieces_drop_code_blocks_and_split_labelled_lines() -> None:
+    text = (
+        "You are a reviewer.\n"
+        "Current task: Find the cheapest flight to Paris\n"
+        "```python\nprint('this is code, not template')\nfor i in range(3): pass\n```\n"
+        "Answer in JSON with the keys price and airline."
+    )
+    assert pieces(text) == [
+        "you are a reviewer.",
+        "current task:",
+        "find the cheapest flight to paris",
+        "answer in json with the keys price and airline.",
+    ]
+
+
+def test_long_flattened_line_is_cut_into_sentences() -> None:
+    sentence = "Write the summary in three short paragraphs for a busy reader."
+    long_line = " ".join([sentence, "Keep every figure exact and cite the source file.", "Do not invent facts."] * 3)
+    assert len(long_line) > 200
+    assert pieces(long_line)[:3] == [
+        "write the summary in three short paragraphs for a busy reader.",
+        "keep every figure exact and cite the source file.",
+        "do not invent facts.",
+    ]
+
+
+def test_json_escaped_prompt_is_unescaped() -> None:
+    escaped = 'Plan the task step by step.\\nUse the tools listed below.\\nReply with \\"done\\" at the end.\\n'
+    assert pieces(escaped) == [
+        "plan the task step by step.",
+        "use the tools listed below.",
+        'reply with "done" at the end.',
+    ]
+
+
+def test_tools_and_caller_are_part_of_the_signature() -> None:
+    made = call(
+        "a",
+        ("user", "Route the ticket to a queue."),
+        tools=(ToolDefinition("route"), ToolDefinition("escalate")),
+        caller=Caller(agent="Alice", role="Support Agent", module="RouteTicket"),
+    )
+    assert call_pieces(made) == (
+        "route the ticket to a queue.",
+        "tool: escalate",
+        "tool: route",
+        "caller module: routeticket",
+        "caller role: support agent",
+    )
+
+
+def test_recurring_pieces_are_template_and_the_rest_is_content() -> None:
+    calls = [
+        call(f"t{i}", ("system", "You translate documents into French."), ("user", f"Text: {text}"))
+        for i, text in enumerate(["the cat sleeps on the mat", "our sales grew a lot", "please call me back soon"])
+    ]
+    signatures, index = build_signatures(calls)
+    assert [s.pieces for s in signatures] == [("you translate documents into french.", "text:")] * 3
+    assert index.prompt_counts["the cat sleeps on the mat"] == 1
+    assert index.distinct_prompts == 3
+
+
+def test_a_replayed_call_does_not_turn_its_content_into_template() -> None:
+    replayed = [call(f"r{i}", ("user", "Summarise the quarterly report of the bakery chain.")) for i in range(5)]
+    other = call("o", ("user", "Summarise the quarterly report of the bakery chain."), ("user", "Be brief and kind."))
+    signatures, index = build_signatures([*replayed, other])
+    assert index.distinct_prompts == 2  # five identical prompts count once
+    assert index.prompt_counts["summarise the quarterly report of the bakery chain."] == 2
+    assert signatures[0].pieces == ("summarise the quarterly report of the bakery chain.",)
+    assert signatures[-1].pieces == ("summarise the quarterly report of the bakery chain.",)  # "be brief" is once
+    alone, _ = build_signatures(replayed)
+    assert alone[0].is_empty  # replays alone show no template: nothing recurs across distinct prompts
+
+
+def test_numbers_ids_and_paths_do_not_split_a_template() -> None:
+    calls = [
+        call("a", ("user", "Open /srv/app/run_17.log and count the 404 errors since 2024-03-01.")),
+        call("b", ("user", "Open /var/log/web/x.log and count the 500 errors since 2025-11-30.")),
+    ]
+    signatures, _ = build_signatures(calls)
+    assert (
+        signatures[0].pieces
+        == signatures[1].pieces
+        == ("open <path> and count the <n> errors since <n> - <n> - <n> .",)
+    )
