@@ -35,3 +35,9 @@ class OutputError(SlmscoutError):
     """An output file could not be written."""
 
     exit_code = 4
+
+
+class StrictError(SlmscoutError):
+    """``--strict`` was given and some record or file could not be read."""
+
+    exit_code = 5

@@ -102,6 +102,9 @@ def analyze(
         str | None, typer.Option("--format", help="Read every file with this reader instead of detecting it.")
     ] = None,
     top: Annotated[int, typer.Option("--top", min=0, help="Clusters shown in the table, largest first (0: all).")] = 25,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail when any record is skipped or any file holds no calls.")
+    ] = False,
     details: Annotated[
         bool, typer.Option("--details", help="Also print each shown cluster's mined template and representative calls.")
     ] = False,
@@ -114,7 +117,7 @@ def analyze(
     from slmscout.analyzers.pipeline import analyze as run_analysis
     from slmscout.reports.csv_export import write_call_csv, write_cluster_csv
     from slmscout.reports.terminal import render_report
-    from slmscout.traces.ingest import ReadSummary, read_traces
+    from slmscout.traces.ingest import ReadSummary, check_strict, read_traces
 
     if demo and paths:
         raise UsageError("--demo reads the bundled traces; give either --demo or paths, not both")
@@ -125,6 +128,8 @@ def analyze(
     summary = ReadSummary()
     with err.status("Reading traces...", spinner="dots") if err.is_terminal and not quiet else _nothing():
         calls = list(read_traces(inputs, summary, format_name))
+    if strict:
+        check_strict(summary)
     with (
         err.status(f"Embedding and clustering {len(calls):,} calls...") if err.is_terminal and not quiet else _nothing()
     ):
@@ -136,6 +141,23 @@ def analyze(
         write_call_csv(calls_csv, analysis)
     if not quiet:
         render_report(report_console(), analysis, summary, limit=top or None, details=details)
+
+
+@app.command()
+@reports_errors
+def formats() -> None:
+    """List every trace reader: its name (for --format) and what it reads."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from slmscout.traces.registry import all_readers
+
+    table = Table(show_lines=False, expand=True)
+    table.add_column("format", no_wrap=True)
+    table.add_column("reads", ratio=1)
+    for reader in all_readers():
+        table.add_row(reader.name, Text(reader.description))
+    report_console().print(table)
 
 
 REPORT_MIN_WIDTH = 140

@@ -11,12 +11,13 @@ from slmscout.traces.content import (
     openai_tool_definitions,
     optional_str,
 )
-from slmscout.traces.reader import record_id
+from slmscout.traces.reader import RecordReader, record_id
 from slmscout.traces.record import LLMCall, SourceRef
 
 
-class ChatMessagesReader:
+class ChatMessagesReader(RecordReader):
     name = "chat-messages"
+    priority = 900  # the most generic shape: every more specific reader is asked first
     description = (
         'Chat "messages" layout, one call a record: {"id", "messages": [...], "model"?, "tools"?}; '
         "the last assistant turn is the response (JSON Lines or a JSON array)."

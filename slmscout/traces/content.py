@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from slmscout.traces.record import Message, ToolCall, ToolDefinition
+from slmscout.traces.record import Message, ToolCall, ToolDefinition, Usage
+
+MAX_EMBEDDED_JSON_CHARS = 64 * 1024 * 1024
 
 
 class MalformedRecord(ValueError):
@@ -157,3 +160,134 @@ def optional_int(value: Any) -> int | None:
     if isinstance(value, float) and value >= 0 and value.is_integer():
         return int(value)
     return None
+
+
+def optional_float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def loads_if_json_text(value: Any) -> Any:
+    """A value that may be JSON encoded as a string (common in exports): decoded when it is, as is otherwise."""
+    if isinstance(value, str) and value[:1] in ("{", "[") and len(value) <= MAX_EMBEDDED_JSON_CHARS:
+        try:
+            return json.loads(value)
+        except (ValueError, RecursionError):
+            return value
+    return value
+
+
+# --- Anthropic Messages -------------------------------------------------------------------------------------
+
+
+def _anthropic_block_text(block: Any) -> str:
+    if isinstance(block, str):
+        return block
+    if not isinstance(block, Mapping):
+        return ""
+    kind = block.get("type")
+    if kind == "text":
+        text = block.get("text")
+        return text if isinstance(text, str) else ""
+    if kind in ("image", "document"):
+        return binary_placeholder(str(kind), json.dumps(block.get("source"), sort_keys=True, default=str))
+    if kind == "tool_result":
+        inner = block.get("content")
+        body = anthropic_content_text(inner) if isinstance(inner, list) else content_text(inner)
+        return f"[tool result {block.get('tool_use_id', '')}]\n{body}".rstrip()
+    if kind == "tool_use":
+        arguments = json.dumps(block.get("input"), sort_keys=True, ensure_ascii=False)
+        return f"[tool call {block.get('name', '')}] {arguments}"
+    return ""
+
+
+def anthropic_content_text(content: Any) -> str:
+    """Plain text of Anthropic content: a string or a list of blocks (text, image, tool_use, tool_result)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Sequence):
+        return "\n".join(t for t in (_anthropic_block_text(b) for b in content) if t)
+    raise MalformedRecord("message content is neither text nor a list of blocks")
+
+
+def anthropic_tool_calls(content: Any) -> tuple[ToolCall, ...]:
+    """``tool_use`` blocks of Anthropic content, as tool calls."""
+    if not isinstance(content, Sequence) or isinstance(content, str):
+        return ()
+    calls = []
+    for block in content:
+        if isinstance(block, Mapping) and block.get("type") == "tool_use" and isinstance(block.get("name"), str):
+            block_id = block.get("id")
+            calls.append(
+                ToolCall(
+                    name=block["name"],
+                    arguments=_arguments_text(block.get("input")),
+                    id=block_id if isinstance(block_id, str) else None,
+                )
+            )
+    return tuple(calls)
+
+
+def anthropic_messages(system: Any, messages: Any) -> tuple[Message, ...]:
+    """Prompt messages of an Anthropic request: ``system`` (text or blocks) first, then the turns."""
+    out: list[Message] = []
+    if system:
+        out.append(Message("system", anthropic_content_text(system)))
+    if not isinstance(messages, Sequence) or isinstance(messages, str):
+        raise MalformedRecord("messages is not a list")
+    for raw in messages:
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("role"), str):
+            raise MalformedRecord("a message has no role")
+        content = raw.get("content")
+        out.append(Message(raw["role"], anthropic_content_text(content), tool_calls=anthropic_tool_calls(content)))
+    return tuple(out)
+
+
+def anthropic_tool_definitions(raw: Any) -> tuple[ToolDefinition, ...]:
+    """Anthropic tools: ``[{name, description, input_schema}]``."""
+    if not raw:
+        return ()
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        raise MalformedRecord("tools is not a list")
+    tools = []
+    for item in raw:
+        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+            raise MalformedRecord("a tool definition has no name")
+        description = item.get("description")
+        schema = item.get("input_schema")
+        tools.append(
+            ToolDefinition(
+                name=item["name"],
+                description=description if isinstance(description, str) else "",
+                parameters=json.dumps(schema, sort_keys=True) if schema is not None else "",
+            )
+        )
+    return tuple(tools)
+
+
+def anthropic_usage(raw: Any) -> Usage | None:
+    """Anthropic usage, normalised so that ``input_tokens`` includes cache reads and writes (OTel semantics:
+    Anthropic reports them apart from ``input_tokens``)."""
+    if not isinstance(raw, Mapping):
+        return None
+    plain = optional_int(raw.get("input_tokens"))
+    read = optional_int(raw.get("cache_read_input_tokens"))
+    write = optional_int(raw.get("cache_creation_input_tokens"))
+    total = None if plain is None else plain + (read or 0) + (write or 0)
+    return Usage(
+        input_tokens=total,
+        output_tokens=optional_int(raw.get("output_tokens")),
+        cache_read_tokens=read,
+        cache_write_tokens=write,
+    )

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import os
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from slmscout.errors import InputError, UsageError
-from slmscout.traces.content import MalformedRecord
-from slmscout.traces.reader import RecordReader, builtin_readers, reader_by_name
-from slmscout.traces.record import LLMCall, SourceRef
-from slmscout.traces.source import RawRecord, Skip, iter_json_records
+from slmscout.errors import InputError, StrictError
+from slmscout.traces.reader import DATA_ERRORS, FileReader, TraceReader
+from slmscout.traces.record import LLMCall
+from slmscout.traces.registry import all_readers, reader_by_name
+from slmscout.traces.source import FileSample, sample_file
 
-DETECTION_SAMPLE = 50
 LOCATIONS_KEPT = 5
 
 
@@ -88,56 +87,59 @@ def trace_files(path: Path) -> list[Path]:
     return found
 
 
-def _detect(records: Sequence[RawRecord | Skip], readers: Sequence[RecordReader]) -> RecordReader | None:
-    for item in records:
-        if isinstance(item, RawRecord) and isinstance(item.value, Mapping):
-            for reader in readers:
-                if reader.matches(item.value):
-                    return reader
+IO_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error)
+
+
+def _problem(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+class _Accounting:
+    """The ``ReadContext`` ingest gives readers: skips and consumed files go into the summary."""
+
+    def __init__(self, summary: ReadSummary) -> None:
+        self.summary = summary
+        self.entries = {entry.path: entry for entry in summary.files}
+
+    def entry(self, path: str) -> FileRead:
+        if path not in self.entries:
+            self.entries[path] = FileRead(path=path, format=None)
+            self.summary.files.append(self.entries[path])
+        return self.entries[path]
+
+    def skip(self, reason: str, path: Path, position: str) -> None:
+        self.entry(str(path)).skipped += 1
+        self.summary.skip(reason, f"{path}:{position}")
+
+    def consumed(self, path: Path) -> None:
+        entry = self.entry(str(path))
+        if entry.format is None:
+            entry.note = "read together with the file that refers to it"
+
+    def counted(self, calls: Iterator[LLMCall]) -> Iterator[LLMCall]:
+        for call in calls:
+            self.entry(call.source.path).calls += 1
+            yield call
+
+
+def _claimant(sample: FileSample, readers: Sequence[TraceReader]) -> TraceReader | None:
+    for reader in readers:
+        try:
+            if reader.claims(sample):
+                return reader
+        except DATA_ERRORS:  # a reader that cannot judge a strange file does not claim it
+            continue
     return None
 
 
-def _read_file(path: Path, forced: RecordReader | None, summary: ReadSummary) -> Iterator[LLMCall]:
-    readers = [forced] if forced else builtin_readers()
-    entry = FileRead(path=str(path), format=None)
-    summary.files.append(entry)
-    stream = iter_json_records(path)
-    head: list[RawRecord | Skip] = []
-    for item in stream:
-        head.append(item)
-        if len(head) >= DETECTION_SAMPLE:
-            break
-    reader = forced or _detect(head, readers)
-    if reader is None:
-        entry.note = "no reader recognises its content"
-        return
-    entry.format = reader.name
-
-    def replay() -> Iterator[RawRecord | Skip]:
-        yield from head
-        yield from stream
-
-    for item in replay():
-        location = f"{path}:{item.position}"
-        if isinstance(item, Skip):
-            reason = item.reason
-        elif not isinstance(item.value, Mapping):
-            reason = "record is not a JSON object"
-        elif not reader.matches(item.value):
-            reason = f"record is not in the {reader.name} shape"
-        else:
-            try:
-                call = reader.convert(item.value, SourceRef(str(path), item.position, reader.name))
-            except MalformedRecord as exc:
-                reason = str(exc)
-            except (RecursionError, TypeError, ValueError, AttributeError, KeyError) as exc:
-                reason = f"unexpected record shape ({type(exc).__name__})"
-            else:
-                entry.calls += 1
-                yield call
-                continue
-        entry.skipped += 1
-        summary.skip(reason, location)
+def _guarded(calls: Iterator[LLMCall], path: Path, ctx: _Accounting, reader: TraceReader) -> Iterator[LLMCall]:
+    """A reader's calls for one file; an I/O failure or a reader bug ends that file with a skip, not the run."""
+    try:
+        yield from calls
+    except IO_ERRORS as exc:
+        ctx.skip(f"file cannot be read to its end ({_problem(exc)})", path, "end")
+    except DATA_ERRORS as exc:
+        ctx.skip(f"{reader.name} reader stopped on this file ({type(exc).__name__})", path, "end")
 
 
 def read_traces(paths: Sequence[Path], summary: ReadSummary, format_name: str | None = None) -> Iterator[LLMCall]:
@@ -145,28 +147,52 @@ def read_traces(paths: Sequence[Path], summary: ReadSummary, format_name: str | 
 
     Raises ``InputError`` for a missing path, an empty directory, or when nothing at all could be read.
     """
-    forced = None
-    if format_name is not None:
-        forced = reader_by_name(format_name)
-        if forced is None:
-            names = ", ".join(r.name for r in builtin_readers())
-            raise UsageError(f"unknown format {format_name!r}; known formats: {names}")
-    files = [(path, f) for path in paths for f in trace_files(path)]
-    for given, file in files:
-        try:
-            yield from _read_file(file, forced, summary)
-        except (OSError, EOFError, zlib.error) as exc:
-            problem = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-            entry = summary.files[-1]
-            if given == file and not entry.calls:
-                raise InputError(f"cannot read {file}: {problem}") from None
-            if entry.format is None:
-                entry.note = f"cannot be read ({problem})"
-            else:
-                entry.skipped += 1
-                summary.skip(f"file cannot be read to its end ({problem})", str(file))
+    forced = reader_by_name(format_name) if format_name is not None else None
+    readers = [forced] if forced else list(all_readers())
+    claimed: dict[str, list[Path]] = {}
+    for given in paths:
+        for file in trace_files(given):
+            entry = FileRead(path=str(file), format=None)
+            summary.files.append(entry)
+            try:
+                sample = sample_file(file)
+            except IO_ERRORS as exc:
+                if given == file:
+                    raise InputError(f"cannot read {file}: {_problem(exc)}") from None
+                entry.note = f"cannot be read ({_problem(exc)})"
+                continue
+            reader = forced or _claimant(sample, readers)
+            if reader is None:
+                entry.note = "no reader recognises its content"
+                continue
+            entry.format = reader.name
+            claimed.setdefault(reader.name, []).append(file)
+    ctx = _Accounting(summary)
+    for reader in readers:
+        files = claimed.get(reader.name, [])
+        if isinstance(reader, FileReader):
+            for file in files:
+                yield from ctx.counted(_guarded(reader.read_file(file, ctx), file, ctx, reader))
+        elif files:
+            yield from ctx.counted(_guarded(reader.read(files, ctx), files[0], ctx, reader))
     if summary.calls_read == 0:
         where = ", ".join(str(p) for p in paths)
         reasons = sorted({f.note for f in summary.files if f.note} | set(summary.skips))
-        detail = "; ".join(reasons[:3])
-        raise InputError(f"no LLM calls could be read from {where} ({detail})")
+        raise InputError(f"no LLM calls could be read from {where} ({'; '.join(reasons[:3])})")
+
+
+def check_strict(summary: ReadSummary) -> None:
+    """For ``--strict``: fail when any record was skipped or any file was passed over."""
+    problems = []
+    if summary.records_skipped:
+        first = min(summary.skips.values(), key=lambda g: (-g.count, g.reason))
+        problems.append(
+            f"{summary.records_skipped:,} record(s) skipped (first: {first.reason} at {first.locations[0]})"
+        )
+    passed_over = summary.files_unrecognised
+    if passed_over:
+        problems.append(
+            f"{len(passed_over):,} file(s) passed over (first: {passed_over[0].path}: {passed_over[0].note})"
+        )
+    if problems:
+        raise StrictError("--strict: " + "; ".join(problems))

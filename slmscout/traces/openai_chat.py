@@ -14,7 +14,7 @@ from slmscout.traces.content import (
     optional_int,
     optional_str,
 )
-from slmscout.traces.reader import record_id
+from slmscout.traces.reader import RecordReader, record_id
 from slmscout.traces.record import LLMCall, SourceRef, Usage
 
 
@@ -30,8 +30,9 @@ def _usage(raw: Any) -> Usage | None:
     )
 
 
-class OpenAIChatReader:
+class OpenAIChatReader(RecordReader):
     name = "openai-chat"
+    priority = 200
     description = (
         "OpenAI Chat Completions request/response pairs: "
         '{"id"?, "request": {model, messages, tools}, "response": {choices, usage, model}} per record.'

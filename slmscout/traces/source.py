@@ -1,26 +1,36 @@
-"""Reading JSON records out of trace files, streaming, with limits.
+"""Reading records out of trace files, streaming, with limits, and sampling a file to detect its format.
 
 A JSON Lines file is read line by line: memory stays flat whatever the file's size. A file holding one JSON
-document (an object or an array of records) is read whole, up to ``max_document_bytes``. ``.gz`` files are
-decompressed on the fly. Every record comes out either parsed or as a skip with its reason and position.
+document (an object or an array of records) is read whole, up to ``MAX_DOCUMENT_BYTES``. CSV files are read row by
+row and Parquet files batch by batch. ``.gz`` files are decompressed on the fly. Every record comes out either
+parsed or as a ``Skip`` with its reason and position.
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import json
+import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 MAX_LINE_BYTES = 64 * 1024 * 1024
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+MAX_SAMPLED_DOCUMENT_BYTES = 16 * 1024 * 1024  # a larger JSON document is detected from its head text only
+MAX_CSV_FIELD_BYTES = 64 * 1024 * 1024
+HEAD_BYTES = 64 * 1024
+SAMPLE_RECORDS = 20
+PARQUET_MAGIC = b"PAR1"
+SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 @dataclass(frozen=True, slots=True)
 class RawRecord:
-    """A parsed JSON value and where it stood ("12" for line 12, "item 3" inside a JSON array)."""
+    """A parsed record and where it stood ("12" for line 12, "item 3" inside a JSON array, "row 5")."""
 
     position: str
     value: Any
@@ -41,11 +51,16 @@ def open_binary(path: Path) -> IO[bytes]:
     return path.open("rb")
 
 
+def read_head(path: Path, size: int = HEAD_BYTES) -> bytes:
+    with open_binary(path) as stream:
+        return stream.read(size)
+
+
 def _parse(data: bytes) -> Any:
     return json.loads(data.decode("utf-8", errors="replace"))
 
 
-def _iter_lines(stream: IO[bytes], max_line_bytes: int) -> Iterator[tuple[int, bytes | None]]:
+def iter_lines(stream: IO[bytes], max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, bytes | None]]:
     """Yield (line number, bytes); ``None`` for a line over the limit, which is read past, never held."""
     number = 0
     while True:
@@ -61,35 +76,19 @@ def _iter_lines(stream: IO[bytes], max_line_bytes: int) -> Iterator[tuple[int, b
         yield number, chunk
 
 
-def _first_significant_byte(path: Path) -> bytes:
-    with open_binary(path) as stream:
-        while True:
-            block = stream.read(4096)
-            if not block:
-                return b""
-            stripped = block.lstrip()
-            if stripped:
-                return stripped[:1]
-
-
-def _looks_like_one_document(path: Path, max_line_bytes: int) -> bool:
-    """A JSON document spread over lines, rather than JSON Lines: its first line does not parse alone."""
-    first = _first_significant_byte(path)
-    if first == b"[":
+def _looks_like_one_document(head: bytes) -> bool:
+    """A JSON document spread over lines rather than JSON Lines: an array, or an object whose first line
+    does not parse alone."""
+    stripped = head.lstrip()
+    if stripped.startswith(b"["):
         return True
-    if first != b"{":
+    if not stripped.startswith(b"{"):
         return False
-    with open_binary(path) as stream:
-        for _number, line in _iter_lines(stream, max_line_bytes):
-            if line is None:
-                return False
-            if not line.strip():
-                continue
-            try:
-                _parse(line)
-            except ValueError:
-                return True
-            return False
+    first_line = stripped.split(b"\n", 1)[0]
+    try:
+        _parse(first_line)
+    except (ValueError, RecursionError):
+        return True
     return False
 
 
@@ -99,11 +98,11 @@ def iter_json_records(
     max_document_bytes: int = MAX_DOCUMENT_BYTES,
 ) -> Iterator[RawRecord | Skip]:
     """Every JSON record of a file, JSON Lines or one JSON document, in file order."""
-    if _looks_like_one_document(path, max_line_bytes):
+    if _looks_like_one_document(read_head(path)):
         yield from _iter_document(path, max_document_bytes)
         return
     with open_binary(path) as stream:
-        for number, line in _iter_lines(stream, max_line_bytes):
+        for number, line in iter_lines(stream, max_line_bytes):
             position = str(number)
             if line is None:
                 yield Skip(position, f"line longer than {max_line_bytes} bytes")
@@ -132,3 +131,116 @@ def _iter_document(path: Path, max_document_bytes: int) -> Iterator[RawRecord | 
             yield RawRecord(f"item {index}", item)
     else:
         yield RawRecord("1", document)
+
+
+def iter_csv_records(path: Path) -> Iterator[RawRecord | Skip]:
+    """Rows of a CSV file with a header, as dicts; a row whose width differs from the header is skipped."""
+    csv.field_size_limit(MAX_CSV_FIELD_BYTES)
+    with open_binary(path) as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
+        reader = csv.reader(text)
+        try:
+            header = next(reader)
+        except (StopIteration, csv.Error):
+            return
+        row_number = 1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                row_number += 1
+                yield Skip(f"row {row_number}", f"malformed CSV ({exc})")
+                continue
+            row_number += 1
+            if not row:
+                continue
+            if len(row) != len(header):
+                yield Skip(f"row {row_number}", "CSV row has a different number of fields than the header")
+                continue
+            yield RawRecord(f"row {row_number}", dict(zip(header, row, strict=True)))
+
+
+def iter_parquet_records(path: Path, batch_rows: int = 1024) -> Iterator[RawRecord | Skip]:
+    """Rows of a Parquet file as dicts, read batch by batch."""
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception:  # pyarrow raises several types for a broken file
+        yield Skip("1", "unreadable Parquet file")
+        return
+    row_number = 0
+    for batch in parquet.iter_batches(batch_size=batch_rows):
+        for row in batch.to_pylist():
+            row_number += 1
+            yield RawRecord(f"row {row_number}", row)
+
+
+def looks_like_csv(head: bytes) -> bool:
+    """A header line of two or more plain column names, and no JSON."""
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    first = text.split("\n", 1)[0].strip()
+    if not first or first[0] in "{[" or "," not in first:
+        return False
+    try:
+        header = next(csv.reader([first]))
+    except csv.Error:
+        return False
+    return len(header) >= 2 and all(0 < len(name) <= 64 and "\x00" not in name for name in header)
+
+
+def iter_records(path: Path, head: bytes | None = None) -> Iterator[RawRecord | Skip]:
+    """The records of a JSON, JSON Lines, CSV or Parquet file, chosen by its content."""
+    head = read_head(path) if head is None else head
+    if head.startswith(PARQUET_MAGIC):
+        yield from iter_parquet_records(path)
+    elif head.lstrip()[:1] in (b"{", b"["):
+        yield from iter_json_records(path)
+    elif looks_like_csv(head):
+        yield from iter_csv_records(path)
+
+
+@dataclass
+class FileSample:
+    """What format detection sees of a file: its head, and its first records when it holds records."""
+
+    path: Path
+    head: bytes
+    records: list[Any] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return self.head.decode("utf-8", errors="replace")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.head.startswith(SQLITE_MAGIC)
+
+    def sqlite_tables(self) -> set[str]:
+        """Table names of a SQLite file, opened read-only; empty when it is not one."""
+        if not self.is_sqlite:
+            return set()
+        try:
+            with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True) as db:
+                return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.Error:
+            return set()
+
+
+def sample_file(path: Path) -> FileSample:
+    """The head of a file and up to ``SAMPLE_RECORDS`` of its first records."""
+    head = read_head(path)
+    sample = FileSample(path=path, head=head)
+    if sample.is_sqlite:
+        return sample
+    too_big = path.suffix != ".gz" and path.stat().st_size > MAX_SAMPLED_DOCUMENT_BYTES
+    if too_big and _looks_like_one_document(head):
+        return sample
+    for item in iter_records(path, head):
+        if isinstance(item, RawRecord):
+            sample.records.append(item.value)
+        if len(sample.records) >= SAMPLE_RECORDS:
+            break
+    return sample
