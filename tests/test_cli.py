@@ -33,7 +33,7 @@ def test_version() -> None:
 def test_analyze_prints_report(fake_model: HashingEmbedder) -> None:
     result = runner.invoke(app, ["analyze", str(OPENHANDS_SAMPLE)])
     assert result.exit_code == 0, result.output
-    assert "Read 66 calls from 1 file(s) (chat-messages: 66)." in result.stdout
+    assert "Read 66 calls from 1 file(s) (chat-messages: 66 from 1 file(s))." in result.stdout
     assert "task clusters" in result.stdout and "Replaceable by an SLM:" in result.stdout
     assert "verdict" in result.stdout
     assert result.stderr == ""
@@ -77,7 +77,7 @@ def test_default_path_is_traces_folder(
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["analyze"])
     assert result.exit_code == 0, result.output
-    assert "Read 2 calls from 1 file(s) (openai-chat: 2)." in result.stdout
+    assert "Read 2 calls from 1 file(s) (openai-chat: 2 from 1 file(s))." in result.stdout
     assert "Token counts are the ones the logs reported." in result.stdout
 
 
@@ -85,7 +85,7 @@ def test_demo_reads_bundled_metagpt(fake_model: HashingEmbedder, tmp_path: Path)
     calls_csv = tmp_path / "calls.csv"
     result = runner.invoke(app, ["analyze", "--demo", "--calls-csv", str(calls_csv), "--top", "5"])
     assert result.exit_code == 0, result.output
-    assert "Read 810 calls from 1 file(s) (chat-messages: 810)." in result.stdout
+    assert "Read 810 calls from 1 file(s) (chat-messages: 810 from 1 file(s))." in result.stdout
     assert "smaller clusters not shown" in result.stdout
     assert len(rows(calls_csv)) == 810
 
@@ -188,3 +188,35 @@ def test_internal_errors_hide_the_traceback(fake_model: HashingEmbedder, monkeyp
     assert result.exit_code == 70
     assert result.stderr.strip() == "slmscout: internal error (RuntimeError); please report it"
     assert "secret prompt text" not in result.output
+
+
+def test_run_summary_lists_files_and_formats(fake_model: HashingEmbedder, tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_bytes((FIXTURES / "chat_messages.jsonl").read_bytes())
+    (tmp_path / "b.jsonl").write_bytes((FIXTURES / "openai_pairs.jsonl").read_bytes() + b"{broken\n")
+    result = runner.invoke(app, ["analyze", str(tmp_path), "--top", "0"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Read 5 calls from 2 file(s) (chat-messages: 3 from 1 file(s), openai-chat: 2 from 1 file(s))." in out
+    assert f"{tmp_path / 'a.jsonl'}: 3 calls (chat-messages)" in out
+    assert f"{tmp_path / 'b.jsonl'}: 2 calls (openai-chat, 1 skipped)" in out
+    assert f"1 x invalid JSON: {tmp_path / 'b.jsonl'}:3" in out
+
+
+def test_strict_fails_on_any_skip(fake_model: HashingEmbedder, tmp_path: Path) -> None:
+    path = tmp_path / "calls.jsonl"
+    path.write_bytes((FIXTURES / "chat_messages.jsonl").read_bytes() + b"{broken\n")
+    assert runner.invoke(app, ["analyze", str(path), "-q"]).exit_code == 0
+    result = runner.invoke(app, ["analyze", str(path), "-q", "--strict"])
+    assert result.exit_code == 5
+    assert result.stderr.strip() == (
+        f"slmscout: error: --strict: 1 record(s) skipped (first: invalid JSON at {path}:4)"
+    )
+
+
+def test_formats_lists_every_reader() -> None:
+    from slmscout.traces.registry import all_readers
+
+    result = runner.invoke(app, ["formats"])
+    assert result.exit_code == 0
+    for reader in all_readers():
+        assert reader.name in result.stdout

@@ -22,11 +22,24 @@ def _tokens(value: float) -> str:
     return f"{value:,.0f}"
 
 
+FILES_LISTED = 5
+
+
 def read_summary_view(summary: ReadSummary) -> RenderableType:
+    """Every record accounted for: calls per format and file, skips by reason with where, files passed over."""
     lines: list[RenderableType] = []
-    formats = ", ".join(f"{fmt}: {n:,}" for fmt, n in sorted(summary.calls_by_format().items()))
-    read_files = sum(1 for f in summary.files if f.format is not None)
+    files_by_format = summary.files_by_format()
+    formats = ", ".join(
+        f"{fmt}: {calls:,} from {files_by_format[fmt]:,} file(s)"
+        for fmt, calls in sorted(summary.calls_by_format().items())
+    )
+    read_files = sum(files_by_format.values())
     lines.append(Text(f"Read {summary.calls_read:,} calls from {read_files:,} file(s) ({formats})."))
+    read = [f for f in summary.files if f.format is not None]
+    if 1 < len(read) <= FILES_LISTED:
+        for entry in read:
+            skipped = f", {entry.skipped:,} skipped" if entry.skipped else ""
+            lines.append(Text(f"  {entry.path}: {entry.calls:,} calls ({entry.format}{skipped})"))
     if summary.records_skipped:
         lines.append(Text(f"Skipped {summary.records_skipped:,} record(s):", style="yellow"))
         for group in sorted(summary.skips.values(), key=lambda g: (-g.count, g.reason)):
@@ -36,10 +49,9 @@ def read_summary_view(summary: ReadSummary) -> RenderableType:
     unrecognised = summary.files_unrecognised
     if unrecognised:
         lines.append(Text(f"Passed over {len(unrecognised):,} file(s) that hold no calls:", style="yellow"))
-        for entry in unrecognised[:5]:
-            lines.append(Text(f"  {entry.path}: {entry.note}"))
-        if len(unrecognised) > 5:
-            lines.append(Text(f"  ... and {len(unrecognised) - 5:,} more"))
+        lines.extend(Text(f"  {entry.path}: {entry.note}") for entry in unrecognised[:FILES_LISTED])
+        if len(unrecognised) > FILES_LISTED:
+            lines.append(Text(f"  ... and {len(unrecognised) - FILES_LISTED:,} more"))
     return Group(*lines)
 
 

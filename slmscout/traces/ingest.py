@@ -35,6 +35,7 @@ class FileRead:
     calls: int = 0
     skipped: int = 0
     note: str | None = None  # why nothing was read, for files no reader recognised or that could not be opened
+    consumed: bool = False  # read as part of another file's calls (a sibling file that one refers to)
 
 
 @dataclass
@@ -60,13 +61,21 @@ class ReadSummary:
 
     @property
     def files_unrecognised(self) -> list[FileRead]:
-        return [f for f in self.files if f.format is None]
+        """Files that held no calls for any reader: not recognised, or not readable."""
+        return [f for f in self.files if f.format is None and not f.consumed]
 
     def calls_by_format(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for f in self.files:
             if f.format is not None:
                 counts[f.format] = counts.get(f.format, 0) + f.calls
+        return counts
+
+    def files_by_format(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for f in self.files:
+            if f.format is not None:
+                counts[f.format] = counts.get(f.format, 0) + 1
         return counts
 
 
@@ -113,6 +122,7 @@ class _Accounting:
 
     def consumed(self, path: Path) -> None:
         entry = self.entry(str(path))
+        entry.consumed = True
         if entry.format is None:
             entry.note = "read together with the file that refers to it"
 

@@ -97,10 +97,23 @@ def iter_json_records(
     max_line_bytes: int = MAX_LINE_BYTES,
     max_document_bytes: int = MAX_DOCUMENT_BYTES,
 ) -> Iterator[RawRecord | Skip]:
-    """Every JSON record of a file, JSON Lines or one JSON document, in file order."""
+    """Every JSON record of a file, JSON Lines or one JSON document, in file order.
+
+    A file that opens like one JSON document but does not parse as one is read as JSON Lines, so a JSON Lines file
+    whose first line is broken loses that line only.
+    """
     if _looks_like_one_document(read_head(path)):
-        yield from _iter_document(path, max_document_bytes)
-        return
+        document = _read_document(path, max_document_bytes)
+        if isinstance(document, Skip):
+            yield document
+            return
+        if document is not _NOT_ONE_DOCUMENT:
+            if isinstance(document, list):
+                for index, item in enumerate(document):
+                    yield RawRecord(f"item {index}", item)
+            else:
+                yield RawRecord("1", document)
+            return
     with open_binary(path) as stream:
         for number, line in iter_lines(stream, max_line_bytes):
             position = str(number)
@@ -115,22 +128,19 @@ def iter_json_records(
                 yield Skip(position, "invalid JSON")
 
 
-def _iter_document(path: Path, max_document_bytes: int) -> Iterator[RawRecord | Skip]:
+_NOT_ONE_DOCUMENT = object()
+
+
+def _read_document(path: Path, max_document_bytes: int) -> Any:
+    """The parsed document; ``_NOT_ONE_DOCUMENT`` when the text is not one JSON value; a Skip when too large."""
     with open_binary(path) as stream:
         data = stream.read(max_document_bytes + 1)
     if len(data) > max_document_bytes:
-        yield Skip("1", f"JSON document larger than {max_document_bytes} bytes")
-        return
+        return Skip("1", f"JSON document larger than {max_document_bytes} bytes")
     try:
-        document = _parse(data)
+        return _parse(data)
     except (ValueError, RecursionError):
-        yield Skip("1", "invalid JSON")
-        return
-    if isinstance(document, list):
-        for index, item in enumerate(document):
-            yield RawRecord(f"item {index}", item)
-    else:
-        yield RawRecord("1", document)
+        return _NOT_ONE_DOCUMENT
 
 
 def iter_csv_records(path: Path) -> Iterator[RawRecord | Skip]:
