@@ -50,7 +50,21 @@ def _demo_csv(workdir: Path) -> str:
     )
 
 
-EXAMPLES: dict[str, Callable[[Path], str]] = {"demo-report": _demo_report, "demo-csv": _demo_csv}
+def _formats(workdir: Path) -> str:
+    from slmscout.traces.registry import all_readers
+
+    rows = ["| format (`--format`) | what it reads |", "|---|---|"]
+    for reader in all_readers():
+        description = reader.description.replace("|", "\\|").replace("<", "&lt;")
+        rows.append(f"| `{reader.name}` | {description} |")
+    return "\n".join(rows) + "\n"
+
+
+EXAMPLES: dict[str, Callable[[Path], str]] = {
+    "demo-report": _demo_report,
+    "demo-csv": _demo_csv,
+    "formats": _formats,
+}
 
 
 def rendered(text: str) -> str:

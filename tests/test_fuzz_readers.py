@@ -25,7 +25,7 @@ from tests.conftest import FIXTURES, OPENHANDS_SAMPLE
 
 READERS = [reader.name for reader in all_readers()]
 RECORD_READERS = [reader.name for reader in all_readers() if isinstance(reader, RecordReader)]
-EXAMPLES = 60
+EXAMPLES = 350  # per reader and per test: over a thousand generated inputs for every reader
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=40),

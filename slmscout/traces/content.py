@@ -120,6 +120,10 @@ def openai_tool_definitions(raw: Any) -> tuple[ToolDefinition, ...]:
     return tuple(tools)
 
 
+# Role names other vocabularies use for the same turn: Gemini's history calls the assistant "model".
+ROLE_ALIASES = {"model": "assistant"}
+
+
 def openai_message(raw: Any) -> Message:
     """One message in the OpenAI chat shape ``{role, content, tool_calls?, name?, tool_call_id?}``."""
     if not isinstance(raw, Mapping):
@@ -130,7 +134,7 @@ def openai_message(raw: Any) -> Message:
     name = raw.get("name")
     tool_call_id = raw.get("tool_call_id")
     return Message(
-        role=role,
+        role=ROLE_ALIASES.get(role, role),
         content=content_text(raw.get("content")),
         tool_calls=openai_tool_calls(raw.get("tool_calls")),
         name=name if isinstance(name, str) else None,

@@ -1,33 +1,351 @@
-"""OpenAI Chat Completions request/response pairs: ``{"request": {...}, "response": {...}}`` per record."""
+"""OpenAI Chat Completions request/response pairs: ``{"request": {...}, "response": {...}}`` per record.
+
+The request is a Chat Completions request body (``model``, ``messages`` with ``system``/``developer``/``user``/
+``assistant``/``tool`` roles and text or content-part content, ``tools``, ``max_tokens`` or
+``max_completion_tokens``, ``response_format``...). The response is a chat completion (``choices[0].message`` with
+``content``, ``refusal`` and ``tool_calls``; ``usage`` with ``prompt_tokens_details.cached_tokens`` and
+``completion_tokens_details.reasoning_tokens``), an error body ``{"error": {...}}``, an error text (what
+``str(exception)`` gives), or null when no response was logged.
+
+Optional record keys beside ``request`` and ``response``: ``id`` (or ``custom_id``), ``session_id``, ``latency_ms``
+(or ``duration_ms``), ``started_at`` (or ``start_time`` / ``timestamp``), ``ended_at`` (or ``end_time``), and
+``error`` (a failure logged instead of a response).
+
+``chat_request`` and ``chat_response`` are shared with the OpenAI Batch reader, whose lines carry the same bodies.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeGuard
 
 from slmscout.traces.content import (
     MalformedRecord,
     content_text,
-    openai_messages,
-    openai_tool_calls,
-    openai_tool_definitions,
+    loads_if_json_text,
+    optional_float,
     optional_int,
     optional_str,
 )
-from slmscout.traces.reader import RecordReader, record_id
-from slmscout.traces.record import LLMCall, SourceRef, Usage
+from slmscout.traces.reader import RecordReader, fallback_id
+from slmscout.traces.record import (
+    CallStatus,
+    JsonScalar,
+    LLMCall,
+    Message,
+    SourceRef,
+    ToolCall,
+    ToolDefinition,
+    Usage,
+)
+from slmscout.traces.timestamps import iso_utc, latency_ms
+
+_HTTP_STATUS_TEXT = re.compile(r"(?:Error code|status(?: code)?)[:= ]\s*([1-5]\d\d)\b", re.IGNORECASE)
+MAX_ERROR_TYPE_CHARS = 64
 
 
-def _usage(raw: Any) -> Usage | None:
+# --- request --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """What a Chat Completions request body says: prompt messages, tools, model and a few parameters."""
+
+    messages: tuple[Message, ...]
+    tools: tuple[ToolDefinition, ...] = ()
+    model: str | None = None
+    metadata: Mapping[str, JsonScalar] = field(default_factory=dict)
+
+
+def _is_list(value: Any) -> TypeGuard[Sequence[Any]]:
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray))
+
+
+def _arguments_text(arguments: Any) -> str:
+    if arguments is None:
+        return ""
+    if isinstance(arguments, str):
+        return arguments
+    return json.dumps(arguments, sort_keys=True, ensure_ascii=False)
+
+
+def _message_text(content: Any) -> str:
+    """Text of message content; ``refusal`` parts (assistant turns sent back) count as text."""
+    if _is_list(content):
+        content = [
+            {"type": "text", "text": part.get("refusal")}
+            if isinstance(part, Mapping) and part.get("type") == "refusal"
+            else part
+            for part in content
+        ]
+    return content_text(content)
+
+
+def chat_tool_calls(raw: Any, function_call: Any = None) -> tuple[ToolCall, ...]:
+    """Tool calls of an assistant message: function calls ``{id, type: function, function: {name, arguments}}``,
+    custom-tool calls ``{id, type: custom, custom: {name, input}}``, and the deprecated single ``function_call``."""
+    calls: list[ToolCall] = []
+    if raw:
+        if not _is_list(raw):
+            raise MalformedRecord("tool_calls is not a list")
+        for item in raw:
+            if not isinstance(item, Mapping):
+                raise MalformedRecord("a tool call is not an object")
+            call_id = item.get("id")
+            custom = item.get("custom")
+            if item.get("type") == "custom" and isinstance(custom, Mapping):
+                name, arguments = custom.get("name"), custom.get("input")
+            else:
+                function = item.get("function")
+                function = function if isinstance(function, Mapping) else item
+                name, arguments = function.get("name"), function.get("arguments")
+            if not isinstance(name, str) or not name:
+                raise MalformedRecord("a tool call has no name")
+            calls.append(ToolCall(name, _arguments_text(arguments), call_id if isinstance(call_id, str) else None))
+    if isinstance(function_call, Mapping) and isinstance(function_call.get("name"), str):
+        calls.append(ToolCall(function_call["name"], _arguments_text(function_call.get("arguments"))))
+    return tuple(calls)
+
+
+def chat_message(raw: Any) -> Message:
+    """One request message ``{role, content, tool_calls?, function_call?, name?, tool_call_id?}``; the role is kept
+    as sent (``developer`` stays ``developer``)."""
     if not isinstance(raw, Mapping):
-        return None
-    details = raw.get("prompt_tokens_details")
-    cached = optional_int(details.get("cached_tokens")) if isinstance(details, Mapping) else None
-    return Usage(
+        raise MalformedRecord("a message is not an object")
+    role = raw.get("role")
+    if not isinstance(role, str) or not role:
+        raise MalformedRecord("a message has no role")
+    name = raw.get("name")
+    tool_call_id = raw.get("tool_call_id")
+    return Message(
+        role=role,
+        content=_message_text(raw.get("content")),
+        tool_calls=chat_tool_calls(raw.get("tool_calls"), raw.get("function_call")),
+        name=name if isinstance(name, str) else None,
+        tool_call_id=tool_call_id if isinstance(tool_call_id, str) else None,
+    )
+
+
+def _schema_text(schema: Any) -> str:
+    return json.dumps(schema, sort_keys=True) if schema is not None else ""
+
+
+def chat_tool_definitions(tools: Any, functions: Any = None) -> tuple[ToolDefinition, ...]:
+    """Tools of a request: ``{type: function, function: {name, description, parameters}}``, custom tools
+    ``{type: custom, custom: {name, description, format}}``, and the deprecated ``functions`` list."""
+    out: list[ToolDefinition] = []
+    for raw in (tools, functions):
+        if not raw:
+            continue
+        if not _is_list(raw):
+            raise MalformedRecord("tools is not a list")
+        for item in raw:
+            if not isinstance(item, Mapping):
+                raise MalformedRecord("a tool definition is not an object")
+            custom = item.get("custom")
+            if item.get("type") == "custom" and isinstance(custom, Mapping):
+                spec, schema = custom, custom.get("format")
+            else:
+                function = item.get("function")
+                spec = function if isinstance(function, Mapping) else item
+                schema = spec.get("parameters")
+            name, description = spec.get("name"), spec.get("description")
+            if not isinstance(name, str) or not name:
+                raise MalformedRecord("a tool definition has no name")
+            out.append(ToolDefinition(name, description if isinstance(description, str) else "", _schema_text(schema)))
+    return tuple(out)
+
+
+def _request_metadata(request: Mapping[str, Any]) -> dict[str, JsonScalar]:
+    meta: dict[str, JsonScalar] = {}
+    max_tokens = optional_int(request.get("max_completion_tokens"))
+    if max_tokens is None:
+        max_tokens = optional_int(request.get("max_tokens"))
+    if max_tokens is not None:
+        meta["max_tokens"] = max_tokens
+    temperature = request.get("temperature")
+    if isinstance(temperature, (int, float)) and not isinstance(temperature, bool):
+        meta["temperature"] = optional_float(temperature)
+    response_format = request.get("response_format")
+    if isinstance(response_format, Mapping) and isinstance(response_format.get("type"), str):
+        meta["response_format"] = response_format["type"]
+        schema = response_format.get("json_schema")
+        if isinstance(schema, Mapping) and isinstance(schema.get("name"), str):
+            meta["response_schema"] = schema["name"]
+    for key in ("reasoning_effort", "tool_choice"):
+        if isinstance(request.get(key), str):
+            meta[key] = request[key]
+    return meta
+
+
+def chat_request(request: Any) -> ChatRequest:
+    """The prompt side of a Chat Completions request body."""
+    if not isinstance(request, Mapping):
+        raise MalformedRecord("record has no request object")
+    raw_messages = request.get("messages")
+    if not _is_list(raw_messages):
+        raise MalformedRecord("messages is not a list")
+    return ChatRequest(
+        messages=tuple(chat_message(m) for m in raw_messages),
+        tools=chat_tool_definitions(request.get("tools"), request.get("functions")),
+        model=optional_str(request.get("model")),
+        metadata=_request_metadata(request),
+    )
+
+
+# --- response -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChatResult:
+    """What a chat completion (or the error that came instead) says."""
+
+    text: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    model: str | None = None
+    usage: Usage | None = None
+    status: CallStatus = "ok"
+    error: str | None = None
+    response_id: str | None = None
+    started_at: str | None = None
+    metadata: Mapping[str, JsonScalar] = field(default_factory=dict)
+
+
+def _short(text: str) -> str:
+    return text[:MAX_ERROR_TYPE_CHARS]
+
+
+def error_type(error: Any) -> str:
+    """A short error type, never a message body: ``code`` or ``type`` of an error object, the HTTP status named in
+    an error text, else ``"error"``."""
+    if isinstance(error, Mapping):
+        for key in ("code", "type"):
+            value = error.get(key)
+            if isinstance(value, str) and value:
+                return _short(value)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return f"http_{value}" if 100 <= value <= 599 else str(value)
+        inner = error.get("error")
+        if isinstance(inner, Mapping):
+            return error_type(inner)
+    if isinstance(error, str):
+        match = _HTTP_STATUS_TEXT.search(error[:200])
+        if match:
+            return f"http_{match.group(1)}"
+    return "error"
+
+
+def chat_usage(raw: Any) -> tuple[Usage | None, int | None]:
+    """Usage of a chat completion (``prompt_tokens`` already includes cached tokens) and its reasoning tokens."""
+    if not isinstance(raw, Mapping):
+        return None, None
+    prompt_details = raw.get("prompt_tokens_details")
+    completion_details = raw.get("completion_tokens_details")
+    cached = optional_int(prompt_details.get("cached_tokens")) if isinstance(prompt_details, Mapping) else None
+    reasoning = (
+        optional_int(completion_details.get("reasoning_tokens")) if isinstance(completion_details, Mapping) else None
+    )
+    usage = Usage(
         input_tokens=optional_int(raw.get("prompt_tokens")),
         output_tokens=optional_int(raw.get("completion_tokens")),
         cache_read_tokens=cached,
     )
+    return usage, reasoning
+
+
+def chat_response(response: Any) -> ChatResult:
+    """The answer side: a chat completion, an error body or error text, or None (no response logged).
+
+    Raises ``MalformedRecord`` for a response that is neither.
+    """
+    response = loads_if_json_text(response)
+    if response is None:
+        return ChatResult()
+    if isinstance(response, str):
+        return ChatResult(status="error", error=error_type(response)) if response.strip() else ChatResult()
+    if not isinstance(response, Mapping):
+        raise MalformedRecord("response is not an object")
+    meta: dict[str, JsonScalar] = {}
+    response_id = optional_str(response.get("id"))
+    if response_id:
+        meta["response_id"] = response_id
+    usage, reasoning = chat_usage(response.get("usage"))
+    if reasoning is not None:
+        meta["reasoning_tokens"] = reasoning
+    text: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    choices = response.get("choices")
+    if _is_list(choices) and choices:
+        first = choices[0]
+        if not isinstance(first, Mapping):
+            raise MalformedRecord("response choice is not an object")
+        message = first.get("message")
+        if isinstance(message, Mapping):
+            text = content_text(message.get("content"))
+            tool_calls = chat_tool_calls(message.get("tool_calls"), message.get("function_call"))
+            refusal = message.get("refusal")
+            if isinstance(refusal, str) and refusal:
+                meta["refusal"] = True
+                text = text or refusal
+        elif isinstance(first.get("text"), str):  # a legacy completion choice
+            text = first["text"]
+        else:
+            raise MalformedRecord("response choice has no message")
+        if isinstance(first.get("finish_reason"), str):
+            meta["finish_reason"] = first["finish_reason"]
+        if len(choices) > 1:
+            meta["choices"] = len(choices)
+    status: CallStatus = "ok"
+    error = None
+    if response.get("error") and text is None:
+        status, error = "error", error_type(response["error"])
+    return ChatResult(
+        text=text,
+        tool_calls=tool_calls,
+        model=optional_str(response.get("model")),
+        usage=usage,
+        status=status,
+        error=error,
+        response_id=response_id,
+        started_at=iso_utc(response.get("created")) if response.get("created") else None,
+        metadata=meta,
+    )
+
+
+# --- the reader -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    started_at: str | None = None
+    ended_at: str | None = None
+    latency_ms: float | None = None
+
+
+def record_timing(record: Mapping[str, Any]) -> Timing:
+    """Start, end and latency a request/response dump may carry beside the two bodies."""
+    start = next((record[k] for k in ("started_at", "start_time", "timestamp") if record.get(k) is not None), None)
+    end = next((record[k] for k in ("ended_at", "end_time") if record.get(k) is not None), None)
+    latency = next(
+        (optional_float(record[k]) for k in ("latency_ms", "duration_ms") if record.get(k) is not None), None
+    )
+    if latency is not None and latency < 0:
+        latency = None
+    if latency is None:
+        latency = latency_ms(start, end)
+    return Timing(iso_utc(start), iso_utc(end), latency)
+
+
+def record_call_id(record: Mapping[str, Any], source: SourceRef, response_id: str | None) -> str:
+    """The record's own ``id`` (or ``custom_id``), else the response id, else file name and position."""
+    for key in ("id", "custom_id"):
+        value = optional_str(record.get(key))
+        if value:
+            return value
+    return response_id or fallback_id(source)
 
 
 class OpenAIChatReader(RecordReader):
@@ -35,7 +353,7 @@ class OpenAIChatReader(RecordReader):
     priority = 200
     description = (
         "OpenAI Chat Completions request/response pairs: "
-        '{"id"?, "request": {model, messages, tools}, "response": {choices, usage, model}} per record.'
+        '{"id"?, "request": {model, messages, tools}, "response": {choices, usage, model} | error} per record.'
     )
 
     def matches(self, record: Mapping[str, Any]) -> bool:
@@ -43,46 +361,30 @@ class OpenAIChatReader(RecordReader):
         return isinstance(request, Mapping) and "messages" in request and "response" in record
 
     def convert(self, record: Mapping[str, Any], source: SourceRef) -> LLMCall:
-        request = record.get("request")
-        if not isinstance(request, Mapping):
-            raise MalformedRecord("record has no request object")
-        messages = openai_messages(request.get("messages"))
-        response = record.get("response")
-        text: str | None = None
-        tool_calls: tuple[Any, ...] = ()
-        usage = None
-        model = optional_str(request.get("model"))
-        status = "ok"
-        error = None
-        response_id = None
-        if isinstance(response, Mapping):
-            response_id = optional_str(response.get("id"))
-            model = optional_str(response.get("model")) or model
-            usage = _usage(response.get("usage"))
-            choices = response.get("choices")
-            if isinstance(choices, list) and choices:
-                first = choices[0]
-                message = first.get("message") if isinstance(first, Mapping) else None
-                if not isinstance(message, Mapping):
-                    raise MalformedRecord("response choice has no message")
-                text = content_text(message.get("content"))
-                tool_calls = openai_tool_calls(message.get("tool_calls"))
-            if isinstance(response.get("error"), Mapping):
-                status, error = "error", optional_str(response["error"].get("type")) or "error"
-        elif response is not None:
-            raise MalformedRecord("response is not an object")
-        call_id = record_id(record, source, "id", "custom_id")
-        if call_id.startswith(source.path.rsplit("/", 1)[-1] + ":") and response_id:
-            call_id = response_id
+        request = chat_request(record.get("request"))
+        result = chat_response(record.get("response"))
+        status, error = result.status, result.error
+        if status == "ok" and result.text is None and not result.tool_calls and record.get("error"):
+            status, error = "error", error_type(record["error"])
+        model = result.model or request.model
+        metadata: dict[str, JsonScalar] = {**request.metadata, **result.metadata}
+        if request.model and model != request.model:
+            metadata["requested_model"] = request.model
+        timing = record_timing(record)
         return LLMCall(
-            call_id=call_id,
+            call_id=record_call_id(record, source, result.response_id),
             source=source,
-            messages=messages,
-            response=text,
-            response_tool_calls=tool_calls,
-            tools=openai_tool_definitions(request.get("tools")),
+            messages=request.messages,
+            response=result.text,
+            response_tool_calls=result.tool_calls,
+            tools=request.tools,
             model=model,
-            usage=usage,
-            status="error" if status == "error" else "ok",
+            session_id=optional_str(record.get("session_id")),
+            usage=result.usage,
+            latency_ms=timing.latency_ms,
+            started_at=timing.started_at or result.started_at,
+            ended_at=timing.ended_at,
+            status=status,
             error=error,
+            metadata=metadata,
         )

@@ -20,10 +20,16 @@ T0 = 1_717_000_000_000_000_000  # a fixed epoch in nanoseconds, so output is rep
 
 def split(record: Record) -> tuple[list[dict[str, Any]], str | None]:
     """Prompt messages and the response text (the last assistant turn), as the chat-messages reader sees them."""
-    messages = record["messages"]
+    messages = normalised(record)["messages"]
     if messages and messages[-1]["role"] == "assistant":
         return messages[:-1], messages[-1].get("content")
     return messages, None
+
+
+def normalised(record: Record) -> Record:
+    """The record with Gemini's "model" role named "assistant", as every reader names it."""
+    messages = [{**m, "role": "assistant" if m["role"] == "model" else m["role"]} for m in record["messages"]]
+    return {**record, "messages": messages}
 
 
 def model_of(record: Record) -> str:
@@ -105,7 +111,9 @@ def sharegpt(records: Sequence[Record], folder: Path) -> None:
     rows = [
         {
             "id": r["id"],
-            "conversations": [{"from": SHAREGPT_ROLES[m["role"]], "value": m["content"]} for m in r["messages"]],
+            "conversations": [
+                {"from": SHAREGPT_ROLES[m["role"]], "value": m["content"]} for m in normalised(r)["messages"]
+            ],
         }
         for r in records
     ]

@@ -1,0 +1,254 @@
+"""Cradle: ``runs/<unix_ts>/logs/cradle.log``, a Python ``logging`` text log with marked request/response blocks.
+
+Records start with ``%(asctime)s - ...`` in one of the layouts Cradle's ``cradle/log/logger.py`` has used::
+
+    2024-06-01 14:03:22,117 - UAC Logger - CPU: 12.0%, Memory: 61.0% - DEBUG - <message>
+    2024-06-01 14:03:22,117 - CPU: 12.0%, Memory: 61.0% - UAC Logger - DEBUG - <message>
+    2024-06-01 14:03:22,117 - UAC Logger - DEBUG - <message>
+
+and run until the next such line. INFO and higher lines carry ANSI colour codes (the colour formatter of the
+console handler rewrites the shared ``LogRecord`` before the file handler formats it); they are stripped. Only
+``UAC Logger`` records matter: ``openai``/``httpx``/``httpcore`` DEBUG lines that the root logger also writes
+(``Request options: {...}`` and the like) are noise, read past without being held or counted.
+
+Per call (``cradle/planner/*``, ``cradle/provider/llm/openai.py``):
+
+- ``\\n>> Upstream - R:\\n`` + ``json.dumps(messages)``: the prompt, OpenAI messages whose image parts hold base64
+  data (replaced by a placeholder and a hash);
+- ``Requesting <model> completion...`` (or, in debug mode, ``Creating chat completion with model <model>, ...``)
+  and ``Response received from <model>.``: the model and the latency between the two;
+- ``\\n>> Downstream - A:\\n`` + the raw response text, over as many lines as it has.
+
+The caller is the runner's ``>> Calling ACTION PLANNING`` (module) and ``>>> Agent loop #N`` (step, in
+metadata). Tokens are not logged. Timestamps are local time without a zone, kept zone-less.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from slmscout.traces.content import MalformedRecord, openai_messages
+from slmscout.traces.reader import DATA_ERRORS, FileReader, ReadContext, fallback_id
+from slmscout.traces.record import Caller, JsonScalar, LLMCall, Message, SourceRef
+from slmscout.traces.source import MAX_LINE_BYTES, FileSample, iter_lines, open_binary
+
+MAX_RECORD_CHARS = 256 * 1024 * 1024  # a request with many screenshots is large; past this it is skipped
+
+LOGGER_NAME = "UAC Logger"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_USAGE = r"CPU: [\d.]+%, Memory: [\d.]+% - "
+_HEADER = re.compile(
+    rf"^(?P<time>\d{{4}}-\d{{2}}-\d{{2}} \d{{2}}:\d{{2}}:\d{{2}},\d{{3}}) - (?:{_USAGE})?(?P<name>.+?) - "
+    rf"(?:{_USAGE})?(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL) - ?(?P<message>.*)$",
+    re.DOTALL,
+)
+_CLAIM = re.compile(
+    rb"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} - (?:CPU: [\d.]+%, Memory: [\d.]+% - )?(?:\x1b\[[0-9;]*m)*"
+    rb"UAC Logger - ",
+    re.MULTILINE,
+)
+UPSTREAM = ">> Upstream - R:"
+DOWNSTREAM = ">> Downstream - A:"
+_REQUESTING = re.compile(r"^Requesting (\S+) completion\.\.\.")
+_CREATING = re.compile(r"^Creating chat completion with model (\S+?),")
+_RECEIVED = re.compile(r"^Response received from (.+?)\.?\s*$")
+_LOOP = re.compile(r"^>>> Agent loop #(\d+)")
+_CALLING = re.compile(r"^>> Calling (.+?)\s*$")
+
+
+def _local_time(text: str) -> datetime | None:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S,%f")
+    except ValueError:
+        return None
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="milliseconds") if moment else None
+
+
+def _millis(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None or end < start:
+        return None
+    return (end - start).total_seconds() * 1000.0
+
+
+def run_id(path: Path) -> str | None:
+    """The run folder of ``runs/<unix_ts>/logs/cradle.log``: the session every call of the file belongs to."""
+    if path.parent.name == "logs" and path.parent.parent.name:
+        return path.parent.parent.name
+    return None
+
+
+@dataclass
+class _Record:
+    line: int
+    time: datetime | None
+    level: str
+    parts: list[str] = field(default_factory=list)
+    size: int = 0
+    cut: bool = False
+
+    @property
+    def message(self) -> str:
+        return "\n".join(self.parts)
+
+
+@dataclass
+class _Pending:
+    line: int
+    logged: datetime | None
+    messages: tuple[Message, ...]
+    step: int | None
+    module: str | None
+    model_requested: str | None = None
+    model: str | None = None
+    requested: datetime | None = None
+    received: datetime | None = None
+    failed: bool = False
+
+
+class CradleLogReader(FileReader):
+    name = "cradle-log"
+    priority = 60  # a logging text file written by Cradle's "UAC Logger": nothing else claims it
+    description = (
+        "Cradle runs/<ts>/logs/cradle.log: '>> Upstream - R:' JSON messages, 'Requesting/Response received' "
+        "(model, latency), '>> Downstream - A:' response; caller from '>> Calling <MODULE>' and 'Agent loop #N'."
+    )
+
+    def claims(self, sample: FileSample) -> bool:
+        return _CLAIM.search(sample.head) is not None
+
+    def read_file(self, path: Path, ctx: ReadContext) -> Iterator[LLMCall]:
+        state = _State(self.name, path, ctx)
+        record: _Record | None = None
+        with open_binary(path) as stream:
+            for number, raw in iter_lines(stream, MAX_LINE_BYTES):
+                if raw is None:
+                    if record is not None:
+                        yield from state.take(record)
+                    record = None
+                    ctx.skip(f"line longer than {MAX_LINE_BYTES} bytes", path, str(number))
+                    continue
+                text = _ANSI.sub("", raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+                header = _HEADER.match(text)
+                if header is None:
+                    if record is not None and not record.cut:
+                        record.size += len(text) + 1
+                        if record.size > MAX_RECORD_CHARS:
+                            record.cut = True
+                            record.parts.clear()
+                        else:
+                            record.parts.append(text)
+                    continue
+                if record is not None:
+                    yield from state.take(record)
+                record = None
+                if header["name"].strip() == LOGGER_NAME:  # other loggers' records are noise: read past
+                    message = header["message"]
+                    record = _Record(number, _local_time(header["time"]), header["level"], [message], len(message))
+        if record is not None:
+            yield from state.take(record)
+        yield from state.finish()
+
+
+class _State:
+    """Pairing state of one log file: the caller so far and the call whose parts are still coming."""
+
+    def __init__(self, reader: str, path: Path, ctx: ReadContext) -> None:
+        self.reader = reader
+        self.path = path
+        self.ctx = ctx
+        self.session = run_id(path)
+        self.step: int | None = None
+        self.module: str | None = None
+        self.pending: _Pending | None = None
+
+    def take(self, record: _Record) -> Iterator[LLMCall]:
+        position = str(record.line)
+        try:
+            yield from self._take(record)
+        except MalformedRecord as exc:
+            self.ctx.skip(str(exc), self.path, position)
+        except DATA_ERRORS as exc:
+            self.ctx.skip(f"unexpected record shape ({type(exc).__name__})", self.path, position)
+
+    def _take(self, record: _Record) -> Iterator[LLMCall]:
+        body = record.message.lstrip("\n")
+        if body.startswith(UPSTREAM):
+            yield from self.finish()
+            if record.cut:
+                raise MalformedRecord("request record too large")
+            try:
+                prompt = json.loads(body[len(UPSTREAM) :])
+            except (ValueError, RecursionError):
+                raise MalformedRecord("request is not valid JSON") from None
+            self.pending = _Pending(record.line, record.time, openai_messages(prompt), self.step, self.module)
+            return
+        if body.startswith(DOWNSTREAM):
+            pending = self.pending
+            if pending is None:
+                raise MalformedRecord("response without a logged request")
+            if record.cut:
+                raise MalformedRecord("response record too large")
+            text = body[len(DOWNSTREAM) :].removeprefix("\n").removesuffix("\n")
+            yield from self.finish(text, record.time)
+            return
+        first = body.split("\n", 1)[0]
+        pending = self.pending
+        requested = _REQUESTING.match(first) or _CREATING.match(first)
+        received = _RECEIVED.match(first)
+        if requested:
+            if pending is not None and pending.requested is None:
+                pending.model_requested = requested[1]
+                pending.requested = record.time
+        elif received:
+            if pending is not None:
+                pending.model = received[1]
+                pending.received = record.time
+        elif loop := _LOOP.match(first):
+            self.step = int(loop[1])
+        elif calling := _CALLING.match(first):
+            self.module = calling[1]
+        elif record.level in ("ERROR", "CRITICAL") and pending is not None and pending.received is None:
+            pending.failed = True
+
+    def finish(self, response: str | None = None, answered: datetime | None = None) -> Iterator[LLMCall]:
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return
+        source = SourceRef(str(self.path), str(pending.line), self.reader)
+        call_id = fallback_id(source)
+        if self.session:  # every run's log is called cradle.log: the run folder keeps the ids apart
+            call_id = f"{self.session}/{call_id}"
+        metadata: dict[str, JsonScalar] = {}
+        if pending.step is not None:
+            metadata["step"] = pending.step
+        start = pending.requested or pending.logged
+        end = pending.received or answered
+        latency = _millis(start, end)
+        if latency is not None and (pending.requested is None or pending.received is None):
+            metadata["latency_estimated"] = True
+        if pending.model_requested and pending.model and pending.model_requested != pending.model:
+            metadata["model_requested"] = pending.model_requested
+        failed = pending.failed and response is None
+        yield LLMCall(
+            call_id=call_id,
+            source=source,
+            messages=pending.messages,
+            response=response,
+            model=pending.model or pending.model_requested,
+            caller=Caller(module=pending.module),
+            session_id=self.session,
+            latency_ms=latency,
+            started_at=_iso(start),
+            ended_at=_iso(end),
+            status="error" if failed else "ok",
+            error="error_logged" if failed else None,
+            metadata=metadata,
+        )
