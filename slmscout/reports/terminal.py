@@ -11,8 +11,8 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from slmscout.analyzers.analysis import Analysis
-from slmscout.reports.rollup import rollup
+from slmscout.analyzers.analysis import Analysis, ClusterReport, Distribution
+from slmscout.reports.rollup import clusters_by_verdict, paper_estimate, rollup, rollup_by_group
 from slmscout.traces.ingest import ReadSummary
 
 VERDICT_STYLES = {"prompted-slm": "green", "finetuned-slm": "yellow", "keep-llm": "red"}
@@ -55,42 +55,90 @@ def read_summary_view(summary: ReadSummary) -> RenderableType:
     return Group(*lines)
 
 
+VERDICT_NAMES = (("prompted-slm", "prompted SLM"), ("finetuned-slm", "fine-tuned SLM"), ("keep-llm", "keep on LLM"))
+
+
+def _usd(value: float) -> str:
+    return f"${value:,.2f}" if abs(value) >= 1 else f"${value:,.4f}"
+
+
 def rollup_view(analysis: Analysis) -> RenderableType:
     r = rollup(analysis)
-    counts = ", ".join(
-        f"{r.clusters_by_verdict.get(kind, 0)} {label}"
-        for kind, label in (
-            ("prompted-slm", "prompted SLM"),
-            ("finetuned-slm", "fine-tuned SLM"),
-            ("keep-llm", "keep on LLM"),
-        )
-    )
+    by_verdict = clusters_by_verdict(analysis)
+    counts = ", ".join(f"{by_verdict.get(kind, 0)} {label}" for kind, label in VERDICT_NAMES)
     one_offs = analysis.one_off_calls
     share = one_offs / analysis.total_calls if analysis.total_calls else 0.0
-    return Group(
+    current_kwh = sum(c.economics.current_kwh for c in analysis.clusters)
+    after_kwh = sum(c.economics.slm_kwh for c in analysis.clusters)
+    saved = r.savings_usd / r.current_usd if r.current_usd else 0.0
+    lines: list[RenderableType] = [
         Text(f"{len(analysis.clusters):,} task clusters ({counts}); embeddings: {analysis.model}."),
         Text(f"{one_offs:,} call(s) ({share:.1%}) are one-offs: no other call shares their task (a cluster each)."),
         Text.assemble(
             ("Replaceable by an SLM: ", "bold"),
-            (f"{r.call_share:.0%} of calls ({r.replaceable_calls:,} of {r.calls:,}), ", "bold green"),
             (
-                f"{r.token_share:.0%} of tokens ({_tokens(r.replaceable_tokens)} of {_tokens(r.tokens)}).",
+                f"{r.call_share:.0%} of calls ({r.replaceable_calls:,} of {r.calls:,}), {r.token_share:.0%} of tokens, "
+                f"{r.cost_share:.0%} of cost.",
                 "bold green",
             ),
         ),
-    )
+        Text(
+            f"Cost of these calls: {_usd(r.current_usd)} now, {_usd(r.after_usd)} expected after replacement "
+            f"({saved:.0%} saved, retries and LLM fallbacks included); "
+            f"energy {current_kwh:,.3f} kWh -> {after_kwh:,.3f} kWh."
+        ),
+    ]
+    estimate = paper_estimate(analysis)
+    if estimate is not None:
+        lines.append(
+            Text(
+                f"The paper (arXiv 2506.02153, Appendix B) estimates ~{estimate:.0%} of {analysis.framework}'s calls "
+                f"could move to SLMs; measured here: {r.call_share:.0%} of calls, {r.cost_share:.0%} of cost.",
+                style="cyan",
+            )
+        )
+    return Group(*lines)
+
+
+def group_table(analysis: Analysis, limit: int = 10) -> Table | None:
+    """Replaceable shares per agent (or source file), when the calls come from more than one."""
+    groups = rollup_by_group(analysis)
+    if len(groups) < 2:
+        return None
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="By agent or source", title_justify="left")
+    for column, justify in (
+        ("agent / source", "left"),
+        ("calls", "right"),
+        ("replaceable calls", "right"),
+        ("tokens", "right"),
+        ("cost now", "right"),
+        ("after", "right"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for g in groups[:limit]:
+        table.add_row(
+            Text(g.group),
+            f"{g.calls:,}",
+            f"{g.call_share:.0%}",
+            f"{g.token_share:.0%}",
+            _usd(g.current_usd),
+            _usd(g.after_usd),
+        )
+    return table
 
 
 def cluster_table(analysis: Analysis, limit: int | None = None) -> Table:
     table = Table(box=box.SIMPLE_HEAD, show_lines=False, pad_edge=False, expand=True)
     table.add_column("id", justify="right")
-    table.add_column("task cluster", overflow="fold", ratio=5, min_width=24)
+    table.add_column("task cluster", overflow="fold", ratio=4, min_width=24)
     table.add_column("calls", justify="right")
-    table.add_column("share", justify="right")
     table.add_column("in p50/p95", justify="right")
     table.add_column("out p50/p95", justify="right")
     table.add_column("verdict", no_wrap=True)
-    table.add_column("why", overflow="fold", ratio=4)
+    table.add_column("SLM", overflow="fold", ratio=3)
+    table.add_column("$ now", justify="right")
+    table.add_column("$ after", justify="right")
+    table.add_column("main reason", overflow="fold", ratio=5)
     clusters = analysis.clusters if limit is None else analysis.clusters[:limit]
     for c in clusters:
         e = c.evidence
@@ -98,11 +146,13 @@ def cluster_table(analysis: Analysis, limit: int | None = None) -> Table:
             str(c.cluster_id),
             Text(c.name),
             f"{e.calls:,}",
-            f"{e.share:.1%}",
             f"{_tokens(e.input_tokens.p50)}/{_tokens(e.input_tokens.p95)}",
             f"{_tokens(e.output_tokens.p50)}/{_tokens(e.output_tokens.p95)}",
             Text(f"{c.verdict.label} ({c.verdict.confidence})", style=VERDICT_STYLES[c.verdict.kind]),
-            Text("; ".join(c.verdict.reasons)),
+            Text(c.economics.slm or "-"),
+            _usd(c.economics.current_usd),
+            _usd(c.economics.slm_usd),
+            Text(c.verdict.reasons[0] if c.verdict.reasons else ""),
         )
     return table
 
@@ -111,11 +161,74 @@ def token_note(analysis: Analysis) -> Text:
     sources = {a.token_source for a in analysis.assignments}
     if sources == {"reported"}:
         return Text("Token counts are the ones the logs reported.", style="dim")
-    what = "all" if sources == {"estimated"} else "some"
+    what = "all" if sources == {"counted"} else "some"
     return Text(
-        f"Token counts: {what} estimated at 4 characters per token where the logs reported no usage.",
-        style="dim",
+        f"Token counts: {what} counted with the cl100k_base tokenizer where the logs reported no usage.", style="dim"
     )
+
+
+def cost_note(analysis: Analysis) -> Text:
+    sources = {c.economics.current_source for c in analysis.clusters}
+    models = sorted({m for c in analysis.clusters for m in c.economics.current_models})
+    if sources == {"reported"}:
+        text = "Current cost: as the logs reported it."
+    else:
+        priced = ", ".join(models) or "-"
+        what = "all" if sources == {"priced"} else "some"
+        text = f"Current cost: {what} priced from the LLM price table ({priced}) where the logs reported no cost."
+    by_energy = sorted(
+        {c.economics.slm for c in analysis.clusters if c.economics.slm and c.economics.slm_cost_source == "energy"}
+    )
+    if by_energy:
+        text += (
+            f" SLMs costed by their energy at electricity_usd_per_kwh (local, or no hosted price in the catalog): "
+            f"{', '.join(by_energy)}."
+        )
+    return Text(text, style="dim")
+
+
+def assumptions_view(analysis: Analysis) -> RenderableType:
+    """Every assumption behind the figures, and how to change it."""
+    items = [f"{key}={value}" for key, value in analysis.assumptions.items()]
+    rules = analysis.parameters.get("verdict", {})
+    if isinstance(rules, dict):
+        items += [f"rules.{key}={value}" for key, value in rules.items()]
+    return Group(
+        Text(
+            "Assumptions (change with --assume KEY=VALUE, or [assumptions] / [rules] in slmscout.toml):", style="bold"
+        ),
+        Text("  " + "  ".join(items), style="dim"),
+        Text(
+            f"  SLM catalog: {analysis.parameters.get('catalog')}; LLM prices: {analysis.parameters.get('prices')} "
+            "(slmscout models lists the catalog; --catalog/--prices replace them).",
+            style="dim",
+        ),
+    )
+
+
+def _spread(d: Distribution) -> str:
+    return f"{_tokens(d.p50)}/{_tokens(d.p95)}/{_tokens(d.max)}"
+
+
+def evidence_line(c: ClusterReport) -> str:
+    e, m = c.evidence, c.economics
+    parts = [
+        f"{e.calls:,} calls ({e.share:.1%})",
+        f"in p50/p95/max {_spread(e.input_tokens)}",
+        f"out {_spread(e.output_tokens)} ({e.token_source})",
+        f"JSON {e.json_share:.0%} (one schema {e.schema_share:.0%})",
+        f"code {e.code_share:.0%}",
+        f"{e.distinct_outputs:,} distinct outputs ({e.output_entropy_bits:.1f} bits)",
+        f"tool calls {e.tool_call_share:.0%}",
+        f"multi-step {e.multi_step_share:.0%}",
+        f"turns p50 {e.prompt_turns_p50:g}, history {e.history_share:.0%}",
+        f"errors {e.error_share:.0%}, repeats {e.repeat_share:.0%}",
+        f"template homogeneity {e.template_homogeneity:.0%}",
+        f"cost {_usd(m.current_usd)} ({m.current_source}) -> {_usd(m.slm_usd)}",
+    ]
+    if m.slm:
+        parts.append(f"{m.expected_slm_attempts:.2f} expected SLM attempts, {m.llm_fallback_share:.1%} LLM fallback")
+    return "; ".join(parts)
 
 
 def cluster_details(analysis: Analysis, limit: int | None = None) -> RenderableType:
@@ -128,6 +241,11 @@ def cluster_details(analysis: Analysis, limit: int | None = None) -> RenderableT
         parts.append(Text(f"  {kind}; terms: {', '.join(c.terms) or '-'}", style="dim"))
         parts.extend(Text(f"  | {piece}") for piece in c.template)
         parts.append(Text(f"  representative calls: {', '.join(c.example_call_ids)}", style="dim"))
+        parts.append(
+            Text(f"  verdict: {c.verdict.label} ({c.verdict.confidence})", style=VERDICT_STYLES[c.verdict.kind])
+        )
+        parts.extend(Text(f"    - {reason}") for reason in c.verdict.reasons)
+        parts.append(Text(f"  evidence: {evidence_line(c)}", style="dim"))
     return Group(*parts)
 
 
@@ -137,11 +255,16 @@ def render_report(
     console.print(read_summary_view(summary))
     console.print()
     console.print(rollup_view(analysis))
+    groups = group_table(analysis)
+    if groups is not None:
+        console.print(groups)
     console.print(cluster_table(analysis, limit))
     if limit is not None and len(analysis.clusters) > limit:
         hidden = len(analysis.clusters) - limit
         console.print(Text(f"... {hidden:,} smaller clusters not shown (see --csv).", style="dim"))
     console.print(token_note(analysis))
+    console.print(cost_note(analysis))
+    console.print(assumptions_view(analysis))
     if details:
         console.print()
         console.print(cluster_details(analysis, limit))

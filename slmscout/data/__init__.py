@@ -1,0 +1,1 @@
+"""Data shipped with slmscout: the SLM catalog and the LLM price table (TOML)."""
