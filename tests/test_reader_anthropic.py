@@ -5,36 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from slmscout.traces import ReadSummary, read_traces
 from slmscout.traces.anthropic_messages import AnthropicMessagesReader
 from slmscout.traces.openai_chat import OpenAIChatReader
-from slmscout.traces.record import LLMCall
-from slmscout.traces.registry import all_readers
 from slmscout.traces.source import sample_file
 from tests.conftest import FIXTURES
+from tests.reader_helpers import assert_detected, claimed, ingest, read_with
 
 PAIRS = FIXTURES / "anthropic_messages" / "pairs.jsonl"
 READER = AnthropicMessagesReader()
 
 
-class Ctx:
-    def __init__(self) -> None:
-        self.skips: list[tuple[str, str]] = []
-
-    def skip(self, reason: str, path: Path, position: str) -> None:
-        self.skips.append((reason, position))
-
-    def consumed(self, path: Path) -> None:
-        pass
-
-
-def read(path: Path = PAIRS) -> tuple[list[LLMCall], Ctx]:
-    ctx = Ctx()
-    return list(READER.read([path], ctx)), ctx
-
-
 def test_system_blocks_thinking_tool_use_and_cache_tokens() -> None:
-    calls, ctx = read()
+    calls, ctx = read_with(READER, PAIRS)
     assert ctx.skips == []
     call = calls[0]
     assert call.call_id == "trip-planner-0001"
@@ -63,7 +45,7 @@ def test_system_blocks_thinking_tool_use_and_cache_tokens() -> None:
 
 
 def test_thinking_is_a_length_never_text() -> None:
-    calls, _ = read()
+    calls, _ = read_with(READER, PAIRS)
     first, second = calls[0], calls[1]
     thinking = "The user wants a Lisbon day plan; check the weather first."
     assert first.metadata["thinking_chars"] == len(thinking)
@@ -74,7 +56,7 @@ def test_thinking_is_a_length_never_text() -> None:
 
 
 def test_tool_result_turns_image_and_response_id() -> None:
-    calls, _ = read()
+    calls, _ = read_with(READER, PAIRS)
     call = calls[1]
     assert call.call_id == "msg_01B"  # no id on the record: the response id
     assert [m.role for m in call.messages] == ["system", "user", "assistant", "user"]
@@ -89,7 +71,7 @@ def test_tool_result_turns_image_and_response_id() -> None:
 
 
 def test_errors() -> None:
-    calls, _ = read()
+    calls, _ = read_with(READER, PAIRS)
     overloaded, text_error = calls[2], calls[4]
     assert (overloaded.status, overloaded.error) == ("error", "overloaded_error")
     assert overloaded.response is None and overloaded.usage is None and overloaded.model == "claude-haiku-4-5"
@@ -98,7 +80,7 @@ def test_errors() -> None:
 
 
 def test_server_tools_and_redacted_thinking() -> None:
-    calls, _ = read()
+    calls, _ = read_with(READER, PAIRS)
     call = calls[3]
     assert call.response == "Yes, tram 28 runs normally this weekend."
     assert [(t.name, t.id) for t in call.response_tool_calls] == [("web_search", "srvtoolu_01")]
@@ -123,7 +105,7 @@ def test_malformed_records_are_skipped(tmp_path: Path) -> None:
     ]
     path = tmp_path / "mixed.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    calls, ctx = read(path)
+    calls, ctx = read_with(READER, path)
     assert [c.call_id for c in calls] == ["trip-planner-0001"]
     assert ctx.skips == [
         ("a message has no role", "2"),
@@ -138,19 +120,12 @@ def test_malformed_records_are_skipped(tmp_path: Path) -> None:
 
 
 def test_detection_is_precise() -> None:
-    sample = sample_file(PAIRS)
-    assert READER.claims(sample)
-    for other in all_readers():
-        if other.name != READER.name and other.priority <= READER.priority:
-            assert not other.claims(sample), other.name
-    claimant = next(r for r in all_readers() if r.claims(sample))
-    assert claimant.name == READER.name
+    assert_detected(READER, PAIRS)
     # OpenAI pairs are not Anthropic: openai-chat keeps them
     for path in [FIXTURES / "openai_pairs.jsonl", *sorted((FIXTURES / "openai_chat").iterdir())]:
         assert not READER.claims(sample_file(path)), path
         assert OpenAIChatReader().claims(sample_file(path))
-    for path in sorted((FIXTURES / "openai_batch").iterdir()):
-        assert not READER.claims(sample_file(path))
+    assert claimed(READER, sorted((FIXTURES / "openai_batch").iterdir())) == []
 
 
 def test_each_record_is_recognised_by_a_distinct_anthropic_sign() -> None:
@@ -169,8 +144,7 @@ def test_each_record_is_recognised_by_a_distinct_anthropic_sign() -> None:
 
 
 def test_end_to_end_through_read_traces() -> None:
-    summary = ReadSummary()
-    calls = list(read_traces([PAIRS], summary))
+    calls, summary = ingest(PAIRS)
     assert summary.calls_by_format() == {"anthropic-messages": 5}
     assert summary.records_skipped == 0
     assert [c.call_id for c in calls][:2] == ["trip-planner-0001", "msg_01B"]

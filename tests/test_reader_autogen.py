@@ -8,14 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from slmscout.traces import ReadSummary, read_traces
 from slmscout.traces.autogen import AutoGenFileReader, AutoGenSqliteReader, repr_parts, response_parts
 from slmscout.traces.content import MalformedRecord
 from slmscout.traces.reader import FileReader
 from slmscout.traces.record import LLMCall
-from slmscout.traces.registry import all_readers
-from slmscout.traces.source import sample_file
 from tests.conftest import FIXTURES
+from tests.reader_helpers import Recorder, assert_detected, by_id, claimed, fixture_files, ingest, read_with
 
 HERE = FIXTURES / "autogen"
 SQLITE = AutoGenSqliteReader()
@@ -25,21 +23,9 @@ SUMMARY = 'It\'s done: "Q3" grew 4% — see the table.\nNext: pricing.'
 MINE = {"litellm", "helicone", "llm_logs", "autogen"}
 
 
-class Ctx:
-    def __init__(self) -> None:
-        self.skips: list[tuple[str, str]] = []
-
-    def skip(self, reason: str, path: Path, position: str) -> None:
-        self.skips.append((reason, position))
-
-    def consumed(self, path: Path) -> None:
-        pass
-
-
-def read(reader: FileReader, path: Path) -> tuple[list[LLMCall], Ctx]:
-    ctx = Ctx()
-    calls = list(reader.read_file(path, ctx))
-    assert len({c.call_id for c in calls}) == len(calls)
+def read(reader: FileReader, path: Path) -> tuple[list[LLMCall], Recorder]:
+    calls, ctx = read_with(reader, path)
+    assert len(by_id(calls)) == len(calls)
     return calls, ctx
 
 
@@ -213,25 +199,17 @@ def test_strange_lines_never_crash(tmp_path: Path) -> None:
     ],
 )
 def test_detection_is_precise(name: str, reader: FileReader) -> None:
-    sample = sample_file(HERE / name)
-    assert reader.claims(sample)
-    for other in all_readers():
-        if other.name != reader.name and other.priority <= reader.priority:
-            assert not other.claims(sample), other.name
-    assert next(r for r in all_readers() if r.claims(sample)).name == reader.name
+    assert_detected(reader, HERE / name)
 
 
 def test_no_other_format_is_claimed() -> None:
-    for path in sorted(FIXTURES.rglob("*")):
-        if path.is_file() and path.suffix != ".py" and path.relative_to(FIXTURES).parts[0] not in MINE:
-            sample = sample_file(path)
-            assert not SQLITE.claims(sample), path
-            assert not FILE.claims(sample), path
+    others = fixture_files(excluding=MINE)
+    assert claimed(SQLITE, others) == []
+    assert claimed(FILE, others) == []
 
 
 def test_end_to_end_read_traces() -> None:
-    summary = ReadSummary()
-    calls = list(read_traces([HERE], summary))
+    calls, summary = ingest(HERE)
     assert summary.calls_by_format() == {"autogen-sqlite": 7, "autogen-file": 8}
     assert len(calls) == 15
     assert summary.records_skipped == 4

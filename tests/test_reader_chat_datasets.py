@@ -9,42 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from slmscout.traces import ReadSummary, read_traces
 from slmscout.traces.chat_datasets import HFDatasetReader, PromptCompletionReader, ShareGPTReader
 from slmscout.traces.chat_messages import ChatMessagesReader
-from slmscout.traces.reader import FileReader, TraceReader
-from slmscout.traces.record import LLMCall
+from slmscout.traces.reader import TraceReader
 from slmscout.traces.registry import all_readers
 from slmscout.traces.source import sample_file
 from tests.conftest import FIXTURES
+from tests.reader_helpers import earlier_claimants, ingest, read_with
 
 HERE = FIXTURES / "chat_datasets"
 
 
-class Ctx:
-    def __init__(self) -> None:
-        self.skips: list[tuple[str, str]] = []
-        self.consumed_paths: list[Path] = []
-
-    def skip(self, reason: str, path: Path, position: str) -> None:
-        self.skips.append((reason, position))
-
-    def consumed(self, path: Path) -> None:
-        self.consumed_paths.append(path)
-
-
-def direct(reader: FileReader, path: Path) -> tuple[list[LLMCall], Ctx]:
-    ctx = Ctx()
-    return list(reader.read_file(path, ctx)), ctx
-
-
-def read(*paths: Path, format_name: str | None = None) -> tuple[list[LLMCall], ReadSummary]:
-    summary = ReadSummary()
-    return list(read_traces(list(paths), summary, format_name)), summary
-
-
 def test_prompt_completion_fields() -> None:
-    calls, ctx = direct(PromptCompletionReader(), HERE / "prompt_completion.jsonl")
+    calls, ctx = read_with(PromptCompletionReader(), HERE / "prompt_completion.jsonl")
     assert ctx.skips == []
     assert [c.call_id for c in calls] == ["pc-1", "pc-2", "prompt_completion.jsonl:3", "pc-4", "pc-5"]
     conversational, standard, tool_call, labelled, multi_turn = calls
@@ -73,7 +50,7 @@ def test_prompt_completion_fields() -> None:
 
 
 def test_sharegpt_lmsys_wildchat_fields() -> None:
-    calls, ctx = direct(ShareGPTReader(), HERE / "sharegpt.json")
+    calls, ctx = read_with(ShareGPTReader(), HERE / "sharegpt.json")
     assert ctx.skips == []
     assert [c.call_id for c in calls] == [
         "sg-1",
@@ -109,7 +86,7 @@ def test_sharegpt_lmsys_wildchat_fields() -> None:
 
 
 def test_messages_csv_with_json_text_columns() -> None:
-    calls, ctx = direct(ChatMessagesReader(), HERE / "messages.csv")
+    calls, ctx = read_with(ChatMessagesReader(), HERE / "messages.csv")
     assert ctx.skips == []
     assert [c.call_id for c in calls] == ["row-1", "row-2", "row-3"]
     assert [c.source.position for c in calls] == ["row 2", "row 3", "row 4"]
@@ -124,7 +101,7 @@ def test_messages_csv_with_json_text_columns() -> None:
 
 
 def test_messages_parquet_nested_columns() -> None:
-    calls, ctx = direct(ChatMessagesReader(), HERE / "messages.parquet")
+    calls, ctx = read_with(ChatMessagesReader(), HERE / "messages.parquet")
     assert ctx.skips == []
     assert [c.call_id for c in calls] == ["row-1", "row-2", "row-3"]
     # Parquet unifies the message struct: keys a message lacked come back as None, which must not matter
@@ -135,7 +112,7 @@ def test_messages_parquet_nested_columns() -> None:
 
 
 def test_trl_tool_calling_rows() -> None:
-    calls, ctx = direct(ChatMessagesReader(), HERE / "trl_tool_calling.jsonl")
+    calls, ctx = read_with(ChatMessagesReader(), HERE / "trl_tool_calling.jsonl")
     assert ctx.skips == []
     booking, clock, search = calls
     assert booking.call_id == "trl_tool_calling.jsonl:1"
@@ -151,7 +128,7 @@ def test_trl_tool_calling_rows() -> None:
 
 
 def test_saved_dataset_folders_read_once_every_file_accounted() -> None:
-    calls, summary = read(HERE / "hf_saved", HERE / "hf_saved_dict")
+    calls, summary = ingest(HERE / "hf_saved", HERE / "hf_saved_dict")
     assert summary.calls_by_format() == {"hf-dataset": 7}
     assert summary.files_unrecognised == [] and summary.records_skipped == 0
     assert {Path(f.path).name for f in summary.files} == {
@@ -178,7 +155,7 @@ def test_saved_dataset_folders_read_once_every_file_accounted() -> None:
 
 def test_saved_dataset_given_by_one_of_its_files() -> None:
     arrow = HERE / "hf_saved" / "data-00000-of-00001.arrow"
-    calls, summary = read(arrow)
+    calls, summary = ingest(arrow)
     assert len(calls) == 3 and {c.source.path for c in calls} == {str(arrow)}
     assert summary.calls_by_format() == {"hf-dataset": 3}
 
@@ -187,11 +164,11 @@ def test_broken_saved_dataset_is_skipped(tmp_path: Path) -> None:
     folder = tmp_path / "broken"
     shutil.copytree(HERE / "hf_saved", folder)
     (folder / "data-00000-of-00001.arrow").write_bytes(b"\xff\xff\xff\xff" + b"\x00" * 12)
-    ctx = Ctx()
     reader = HFDatasetReader()
     files = sorted(folder.iterdir())
     assert all(reader.claims(sample_file(f)) for f in files)
-    assert list(reader.read(files, ctx)) == []
+    calls, ctx = read_with(reader, *files)
+    assert calls == []
     assert ctx.skips == [("saved dataset cannot be loaded", "1")]
 
 
@@ -218,12 +195,10 @@ DETECTION = [
 
 @pytest.mark.parametrize(("name", "expected"), DETECTION)
 def test_detection(name: str, expected: str) -> None:
-    readers = all_readers()
-    mine: TraceReader = next(r for r in readers if r.name == expected)
+    mine: TraceReader = next(r for r in all_readers() if r.name == expected)
     sample = sample_file(HERE / name)
     assert mine.claims(sample)
-    earlier = [r.name for r in readers if r.priority < mine.priority and r.name != expected and r.claims(sample)]
-    assert earlier == []
+    assert earlier_claimants(mine, sample) == []
 
 
 def test_malformed_records_are_skipped_with_reasons(tmp_path: Path) -> None:
@@ -237,7 +212,7 @@ def test_malformed_records_are_skipped_with_reasons(tmp_path: Path) -> None:
     ]
     path = tmp_path / "pc.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    calls, summary = read(path)
+    calls, summary = ingest(path)
     assert [c.call_id for c in calls] == ["ok"]
     reasons = {g.reason: g.locations for g in summary.skips.values()}
     assert reasons == {
@@ -262,7 +237,7 @@ def test_malformed_sharegpt_and_csv(tmp_path: Path) -> None:
         )
         + "\n"
     )
-    calls, ctx = direct(ShareGPTReader(), sharegpt)
+    calls, ctx = read_with(ShareGPTReader(), sharegpt)
     assert len(calls) == 1
     assert ctx.skips == [
         ("a message is not an object", "2"),
@@ -271,7 +246,7 @@ def test_malformed_sharegpt_and_csv(tmp_path: Path) -> None:
     ]
     csv_path = tmp_path / "m.csv"
     csv_path.write_text('id,messages\nr1,"[{""role"": ""user"", ""content"": ""hi""}]"\nr2,"[{""role"": broken"\n')
-    calls, ctx = direct(ChatMessagesReader(), csv_path)
+    calls, ctx = read_with(ChatMessagesReader(), csv_path)
     assert [c.call_id for c in calls] == ["r1"]
     assert ctx.skips == [("messages is not a list", "row 3")]
 
@@ -279,13 +254,13 @@ def test_malformed_sharegpt_and_csv(tmp_path: Path) -> None:
 def test_text_prompt_that_looks_like_json_stays_text(tmp_path: Path) -> None:
     path = tmp_path / "pc.jsonl"
     path.write_text(json.dumps({"prompt": "[INST] say hi [/INST]", "completion": "hi"}) + "\n")
-    calls, ctx = direct(PromptCompletionReader(), path)
+    calls, ctx = read_with(PromptCompletionReader(), path)
     assert ctx.skips == []
     assert [(m.role, m.content) for m in calls[0].messages] == [("user", "[INST] say hi [/INST]")]
 
 
 def test_end_to_end_read_traces() -> None:
-    calls, summary = read(HERE)
+    calls, summary = ingest(HERE)
     assert summary.calls_by_format() == {
         "chat-messages": 9,
         "hf-dataset": 7,

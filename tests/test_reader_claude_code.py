@@ -7,37 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from slmscout.traces import ReadSummary, read_traces
 from slmscout.traces.claude_code import ClaudeCodeReader
-from slmscout.traces.record import LLMCall
 from slmscout.traces.registry import all_readers
 from slmscout.traces.source import sample_file
 from tests.conftest import FIXTURES
+from tests.reader_helpers import earlier_claimants, ingest, read_with
 
 HERE = FIXTURES / "claude_code"
 SESSION_ID = "7f3c9a2e-1b4d-4e8f-9a6b-0c2d3e4f5a6b"
 SESSION = HERE / f"{SESSION_ID}.jsonl"
 SUBAGENT = HERE / SESSION_ID / "subagents" / "agent-a1b2c3d4.jsonl"
-
-
-class Ctx:
-    def __init__(self) -> None:
-        self.skips: list[tuple[str, str]] = []
-
-    def skip(self, reason: str, path: Path, position: str) -> None:
-        self.skips.append((reason, position))
-
-    def consumed(self, path: Path) -> None:
-        raise AssertionError("the reader reads no sibling files")
-
-
-def direct(path: Path) -> tuple[list[LLMCall], Ctx]:
-    ctx = Ctx()
-    return list(ClaudeCodeReader().read_file(path, ctx)), ctx
+READER = ClaudeCodeReader()
 
 
 def test_session_calls_one_per_request() -> None:
-    calls, ctx = direct(SESSION)
+    calls, ctx = read_with(READER, SESSION, siblings=False)
     assert ctx.skips == []
     assert [c.call_id for c in calls] == [
         "req_011CTa1example0001",
@@ -53,7 +37,7 @@ def test_session_calls_one_per_request() -> None:
 
 
 def test_streamed_lines_of_one_request_are_merged() -> None:
-    first = direct(SESSION)[0][0]
+    first = read_with(READER, SESSION, siblings=False)[0][0]
     assert [(m.role, m.content) for m in first.messages] == [("user", "The test test_parse_iso fails, please fix it.")]
     assert first.response == "I'll look at the failing test first."
     assert [t.name for t in first.response_tool_calls] == ["Read"]
@@ -79,7 +63,7 @@ def test_streamed_lines_of_one_request_are_merged() -> None:
 
 
 def test_prompt_is_rebuilt_along_the_parent_chain() -> None:
-    calls, _ = direct(SESSION)
+    calls, _ = read_with(READER, SESSION, siblings=False)
     third, fourth = calls[2], calls[3]
     assert [m.role for m in third.messages] == ["user", "assistant", "user", "assistant", "user"]
     earlier_answer = third.messages[1]
@@ -99,7 +83,7 @@ def test_prompt_is_rebuilt_along_the_parent_chain() -> None:
 
 
 def test_sidechain_and_api_error() -> None:
-    calls, _ = direct(SESSION)
+    calls, _ = read_with(READER, SESSION, siblings=False)
     sidechain, failed = calls[4], calls[5]
     assert sidechain.caller.agent == "claude-code" and sidechain.caller.role == "subagent"
     assert calls[0].caller.role is None
@@ -113,7 +97,7 @@ def test_sidechain_and_api_error() -> None:
 
 
 def test_subagent_transcript_file() -> None:
-    calls, ctx = direct(SUBAGENT)
+    calls, ctx = read_with(READER, SUBAGENT, siblings=False)
     assert ctx.skips == []
     assert [c.call_id for c in calls] == ["req_011CTb1example0101", "req_011CTb1example0102"]
     assert all(c.caller.role == "subagent" for c in calls)
@@ -125,11 +109,10 @@ def test_subagent_transcript_file() -> None:
 
 @pytest.mark.parametrize("path", [SESSION, SUBAGENT], ids=["session", "subagent"])
 def test_detection(path: Path) -> None:
-    readers = all_readers()
-    mine = next(r for r in readers if r.name == "claude-code")
+    mine = next(r for r in all_readers() if r.name == "claude-code")
     sample = sample_file(path)
     assert mine.claims(sample)
-    assert [r.name for r in readers if r.priority < mine.priority and r.claims(sample)] == []
+    assert earlier_claimants(mine, sample) == []
 
 
 def _line(uuid: str, parent: str | None, kind: str, content: object, **extra: object) -> str:
@@ -155,7 +138,7 @@ def test_malformed_lines_are_skipped_and_the_chain_survives(tmp_path: Path) -> N
         )
         + "\n"
     )
-    calls, ctx = direct(path)
+    calls, ctx = read_with(READER, path, siblings=False)
     assert ctx.skips == [
         ("invalid JSON", "2"),
         ("record is not a JSON object", "3"),
@@ -172,14 +155,13 @@ def test_parent_cycle_does_not_hang(tmp_path: Path) -> None:
     path.write_text(
         _line("u1", "a1", "user", "ping") + "\n" + _line("a1", "u1", "assistant", "pong", requestId="r") + "\n"
     )
-    calls, _ = direct(path)
+    calls, _ = read_with(READER, path, siblings=False)
     assert [c.call_id for c in calls] == ["r"]
     assert calls[0].metadata["prompt_incomplete"] is True
 
 
 def test_end_to_end_read_traces() -> None:
-    summary = ReadSummary()
-    calls = list(read_traces([HERE], summary))
+    calls, summary = ingest(HERE)
     assert summary.calls_by_format() == {"claude-code": 8}
     assert summary.records_skipped == 0 and summary.files_unrecognised == []
     assert len({c.call_id for c in calls}) == 8

@@ -7,36 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from slmscout.traces import ReadSummary, read_traces
 from slmscout.traces.cradle import CradleLogReader
-from slmscout.traces.record import LLMCall
-from slmscout.traces.registry import all_readers
 from slmscout.traces.source import sample_file
 from tests.conftest import FIXTURES
+from tests.reader_helpers import earlier_claimants, ingest, read_with
 
 RUN = FIXTURES / "cradle" / "runs" / "1717000000.123"
 LOG = RUN / "logs" / "cradle.log"
 MESSAGES = [{"role": "user", "content": [{"type": "text", "text": "What next?"}]}]
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.skips: list[tuple[str, str]] = []
-
-    def skip(self, reason: str, path: Path, position: str) -> None:
-        self.skips.append((reason, position))
-
-    def consumed(self, path: Path) -> None:
-        raise AssertionError("a log file reads no sibling files")
-
-
-def read_log(path: Path) -> tuple[list[LLMCall], Recorder]:
-    ctx = Recorder()
-    return list(CradleLogReader().read_file(path, ctx)), ctx
+READER = CradleLogReader()
 
 
 def test_calls_fields() -> None:
-    calls, ctx = read_log(LOG)
+    calls, ctx = read_with(READER, LOG, siblings=False)
     assert ctx.skips == []
     assert [c.call_id for c in calls] == [
         "1717000000.123/cradle.log:4",
@@ -71,7 +54,7 @@ def test_calls_fields() -> None:
 
 
 def test_ansi_codes_and_noise_never_reach_calls() -> None:
-    calls, _ = read_log(LOG)
+    calls, _ = read_with(READER, LOG, siblings=False)
     texts = [c.response or "" for c in calls] + [m.content for c in calls for m in c.messages]
     assert not any("\x1b" in t or "Request options" in t or "HTTP Request" in t for t in texts)
 
@@ -100,7 +83,7 @@ def test_every_logger_layout(tmp_path: Path, layout: str) -> None:
         + header("10:00:00,250", "DEBUG", "Request options: {'x': 1}", layout, name="openai._base_client")
         + header("10:00:01,700", "DEBUG", "\n>> Downstream - A:\nTask: search.\n", layout)
     )
-    (call,), ctx = read_log(path)
+    (call,), ctx = read_with(READER, path, siblings=False)
     assert ctx.skips == []
     assert call.model == "gpt-4o"
     assert call.caller.module == "TASK INFERENCE" and call.metadata == {"latency_estimated": True}
@@ -110,9 +93,9 @@ def test_every_logger_layout(tmp_path: Path, layout: str) -> None:
 
 
 def test_malformed_blocks_are_skipped_with_reasons(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import slmscout.traces.cradle as cradle
+    import slmscout.traces.textlog as textlog
 
-    monkeypatch.setattr(cradle, "MAX_LINE_BYTES", 2000)
+    monkeypatch.setattr(textlog, "MAX_LINE_BYTES", 2000)
     path = tmp_path / "cradle.log"
     path.write_bytes(
         (
@@ -130,7 +113,7 @@ def test_malformed_blocks_are_skipped_with_reasons(tmp_path: Path, monkeypatch: 
         + bytes(range(256))
         + b"\n"
     )
-    calls, ctx = read_log(path)
+    calls, ctx = read_with(READER, path, siblings=False)
     assert ctx.skips == [
         ("response without a logged request", "1"),
         ("request is not valid JSON", "5"),
@@ -147,14 +130,13 @@ def test_detection() -> None:
     reader = CradleLogReader()
     sample = sample_file(LOG)
     assert reader.claims(sample)
-    assert [r.name for r in all_readers() if r.priority < reader.priority and r.claims(sample)] == []
+    assert earlier_claimants(reader, sample) == []
     assert not reader.claims(sample_file(FIXTURES / "metagpt" / "logs" / "20250516.txt"))
     assert not reader.claims(sample_file(FIXTURES / "openai_pairs.jsonl"))
 
 
 def test_end_to_end_through_ingest() -> None:
-    summary = ReadSummary()
-    calls = list(read_traces([FIXTURES / "cradle"], summary))
+    calls, summary = ingest(FIXTURES / "cradle")
     assert summary.calls_by_format() == {"cradle-log": 3}
     assert summary.records_skipped == 0  # noise lines are not records
     assert [c.caller.module for c in calls] == ["INFORMATION GATHERING", "ACTION PLANNING", "SELF REFLECTION"]

@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from slmscout.traces import ReadSummary, read_traces
 from slmscout.traces.helicone import HeliconeReader
-from slmscout.traces.record import LLMCall
-from slmscout.traces.registry import all_readers
-from slmscout.traces.source import sample_file
 from tests.conftest import FIXTURES
+from tests.reader_helpers import assert_detected, claimed, fixture_files, ingest, read_by_id
 
 HERE = FIXTURES / "helicone"
 EXPORT = HERE / "export.jsonl"
@@ -19,27 +16,8 @@ SESSION = "6b1d2c3e-4f50-4a61-8b72-9c8d7e6f5a40"
 MINE = {"litellm", "helicone", "llm_logs", "autogen"}
 
 
-class Ctx:
-    def __init__(self) -> None:
-        self.skips: list[tuple[str, str]] = []
-
-    def skip(self, reason: str, path: Path, position: str) -> None:
-        self.skips.append((reason, position))
-
-    def consumed(self, path: Path) -> None:
-        pass
-
-
-def read(path: Path) -> tuple[dict[str, LLMCall], Ctx]:
-    ctx = Ctx()
-    calls = list(READER.read_file(path, ctx))
-    by_id = {c.call_id: c for c in calls}
-    assert len(by_id) == len(calls)
-    return by_id, ctx
-
-
 def test_openai_request_with_session_properties() -> None:
-    calls, _ = read(EXPORT)
+    calls, _ = read_by_id(READER, EXPORT)
     call = calls["a1f0c3d2-5e6b-4a7c-8d9e-0f1a2b3c4d5e"]  # request_id
     assert [m.role for m in call.messages] == ["system", "user"]
     assert call.messages[1].content == "Paris to Lyon tomorrow morning"
@@ -66,7 +44,7 @@ def test_openai_request_with_session_properties() -> None:
 
 
 def test_anthropic_bodies_as_json_text() -> None:
-    calls, _ = read(EXPORT)
+    calls, _ = read_by_id(READER, EXPORT)
     call = calls["c3d2e1f0-7a8b-4c9d-8e0f-1a2b3c4d5e6f"]
     assert [m.role for m in call.messages] == ["system", "user", "assistant", "user"]
     assert call.messages[0].content == "You write Python."  # system blocks
@@ -90,7 +68,7 @@ def test_anthropic_bodies_as_json_text() -> None:
 
 
 def test_error_response() -> None:
-    calls, _ = read(EXPORT)
+    calls, _ = read_by_id(READER, EXPORT)
     call = calls["e5f4a3b2-9cad-4ebf-8a2b-3c4d5e6f7a8b"]
     assert call.status == "error"
     assert call.error == "requests"  # error.type, never the message
@@ -101,7 +79,7 @@ def test_error_response() -> None:
 
 
 def test_bad_records_are_skipped() -> None:
-    calls, ctx = read(EXPORT)
+    calls, ctx = read_by_id(READER, EXPORT)
     assert len(calls) == 3
     assert ctx.skips == [("invalid JSON", "4"), ("request body was not stored by Helicone", "5")]
 
@@ -118,7 +96,7 @@ def test_status_without_error_body_and_odd_records(tmp_path: Path) -> None:
     ]
     path = tmp_path / "odd.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in lines))
-    calls, ctx = read(path)
+    calls, ctx = read_by_id(READER, path)
     assert calls["r1"].status == "error" and calls["r1"].error == "http 500"
     assert calls["r5"].messages[0].content == "plain text" and calls["r5"].response is None
     assert calls["r6"].messages[0].content == "hello"
@@ -126,20 +104,12 @@ def test_status_without_error_body_and_odd_records(tmp_path: Path) -> None:
 
 
 def test_detection_is_precise() -> None:
-    sample = sample_file(EXPORT)
-    assert READER.claims(sample)
-    for other in all_readers():
-        if other.name != READER.name and other.priority <= READER.priority:
-            assert not other.claims(sample), other.name
-    assert next(r for r in all_readers() if r.claims(sample)).name == READER.name
-    for path in sorted(FIXTURES.rglob("*")):
-        if path.is_file() and path.suffix != ".py" and path.relative_to(FIXTURES).parts[0] not in MINE:
-            assert not READER.claims(sample_file(path)), path
+    assert_detected(READER, EXPORT)
+    assert claimed(READER, fixture_files(excluding=MINE)) == []
 
 
 def test_end_to_end_read_traces() -> None:
-    summary = ReadSummary()
-    calls = list(read_traces([HERE], summary))
+    calls, summary = ingest(HERE)
     assert summary.calls_by_format() == {"helicone": 3}
     assert len(calls) == 3
     assert summary.records_skipped == 2

@@ -6,58 +6,29 @@ import csv
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from slmscout.traces import ReadSummary, read_traces
 from slmscout.traces.langfuse import LangfuseBlobReader, LangfuseReader
 from slmscout.traces.reader import TraceReader
-from slmscout.traces.record import LLMCall
 from slmscout.traces.registry import all_readers
 from slmscout.traces.source import sample_file
 from tests.conftest import FIXTURES, OPENHANDS_SAMPLE
+from tests.reader_helpers import by_id, earlier_claimants, ingest, read_with, write_jsonl
 
 LANGFUSE = FIXTURES / "langfuse"
 
 
-class Skips:
-    """A ReadContext that keeps the skips."""
-
-    def __init__(self) -> None:
-        self.skipped: list[tuple[str, str]] = []
-
-    def skip(self, reason: str, path: Path, position: str) -> None:
-        self.skipped.append((reason, position))
-
-    def consumed(self, path: Path) -> None:
-        pass
-
-
-def read(reader: TraceReader, path: Path) -> tuple[list[LLMCall], list[tuple[str, str]]]:
-    ctx = Skips()
-    return list(reader.read([path], ctx)), ctx.skipped
-
-
-def by_id(calls: list[LLMCall]) -> dict[str, LLMCall]:
-    return {c.call_id: c for c in calls}
-
-
-def write_jsonl(path: Path, records: list[Any]) -> Path:
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records))
-    return path
-
-
 def test_api_page_generations_in_file_order_with_parents_after_children() -> None:
-    calls, skipped = read(LangfuseReader(), LANGFUSE / "api_observations_page.json")
-    assert skipped == []  # spans, agents, tools and events are context, not skips
+    calls, ctx = read_with(LangfuseReader(), LANGFUSE / "api_observations_page.json")
+    assert ctx.skips == []  # spans, agents, tools and events are context, not skips
     assert [c.call_id for c in calls] == ["obs-gen-claude", "obs-gen-tools", "obs-gen-plan", "obs-gen-error"]
     assert [c.source.position for c in calls] == ["1 data 1", "1 data 2", "1 data 3", "1 data 4"]
     assert {c.source.format for c in calls} == {"langfuse"}
 
 
 def test_api_generation_fields() -> None:
-    plan = by_id(read(LangfuseReader(), LANGFUSE / "api_observations_page.json")[0])["obs-gen-plan"]
+    plan = by_id(read_with(LangfuseReader(), LANGFUSE / "api_observations_page.json")[0])["obs-gen-plan"]
     assert [(m.role, m.content) for m in plan.messages] == [
         ("system", "You plan trips for Example Travel."),
         ("user", "Book a flight from Lyon to Oslo on 12 May."),
@@ -81,7 +52,7 @@ def test_api_generation_fields() -> None:
 
 
 def test_api_tools_tool_calls_and_images() -> None:
-    calls = by_id(read(LangfuseReader(), LANGFUSE / "api_observations_page.json")[0])
+    calls = by_id(read_with(LangfuseReader(), LANGFUSE / "api_observations_page.json")[0])
     tools = calls["obs-gen-tools"]
     assert [t.name for t in tools.tools] == ["search_flights"]
     assert json.loads(tools.tools[0].parameters)["required"] == ["origin", "destination"]
@@ -95,7 +66,7 @@ def test_api_tools_tool_calls_and_images() -> None:
 
 
 def test_api_anthropic_shapes_and_cache_tokens() -> None:
-    claude = by_id(read(LangfuseReader(), LANGFUSE / "api_observations_page.json")[0])["obs-gen-claude"]
+    claude = by_id(read_with(LangfuseReader(), LANGFUSE / "api_observations_page.json")[0])["obs-gen-claude"]
     assert [m.role for m in claude.messages] == ["system", "user"]
     assert claude.messages[0].content == "You summarise itineraries."
     assert "[image sha256:" in claude.messages[1].content and "iVBORw0KGgo" not in claude.messages[1].content
@@ -113,7 +84,7 @@ def test_api_anthropic_shapes_and_cache_tokens() -> None:
 
 
 def test_api_error_level_and_metadata_caller() -> None:
-    failed = by_id(read(LangfuseReader(), LANGFUSE / "api_observations_page.json")[0])["obs-gen-error"]
+    failed = by_id(read_with(LangfuseReader(), LANGFUSE / "api_observations_page.json")[0])["obs-gen-error"]
     assert failed.status == "error"
     assert failed.error == "RateLimitError"  # the type, never the status message body
     assert failed.response is None
@@ -126,8 +97,8 @@ def test_api_error_level_and_metadata_caller() -> None:
 
 
 def test_api_v2_rows_with_json_text_io_and_trace_context() -> None:
-    calls, skipped = read(LangfuseReader(), LANGFUSE / "api_v2_observations.jsonl")
-    assert skipped == []
+    calls, ctx = read_with(LangfuseReader(), LANGFUSE / "api_v2_observations.jsonl")
+    assert ctx.skips == []
     first, second = calls
     assert first.call_id == "v2-gen-1" and first.source.position == "1"
     assert [(m.role, m.content) for m in first.messages] == [("user", "Perfect.")]
@@ -143,8 +114,8 @@ def test_api_v2_rows_with_json_text_io_and_trace_context() -> None:
 
 
 def test_api_trace_with_observations() -> None:
-    calls, skipped = read(LangfuseReader(), LANGFUSE / "api_trace.json")
-    assert skipped == []
+    calls, ctx = read_with(LangfuseReader(), LANGFUSE / "api_trace.json")
+    assert ctx.skips == []
     (call,) = calls
     assert call.call_id == "faq-gen" and call.source.position == "1 observation 0"
     assert call.session_id == "sess-faq-3"
@@ -154,8 +125,8 @@ def test_api_trace_with_observations() -> None:
 
 
 def test_blob_jsonl_fields() -> None:
-    calls, skipped = read(LangfuseBlobReader(), LANGFUSE / "blob_observations_v2.jsonl")
-    assert skipped == []
+    calls, ctx = read_with(LangfuseBlobReader(), LANGFUSE / "blob_observations_v2.jsonl")
+    assert ctx.skips == []
     route, summarise = calls
     assert route.call_id == "b-gen-1" and route.source.format == "langfuse-blob"
     assert [(m.role, m.content) for m in route.messages] == [
@@ -181,8 +152,8 @@ def test_blob_jsonl_fields() -> None:
 
 
 def test_blob_csv_fields() -> None:
-    calls, skipped = read(LangfuseBlobReader(), LANGFUSE / "blob_observations.csv")
-    assert skipped == []
+    calls, ctx = read_with(LangfuseBlobReader(), LANGFUSE / "blob_observations.csv")
+    assert ctx.skips == []
     extract, label = calls
     assert extract.call_id == "c-gen-1" and extract.source.position == "row 3"
     assert extract.messages[1].content == "Invoice INV-7: total 120.50 EUR,\nVAT included."
@@ -199,7 +170,7 @@ def test_blob_csv_fields() -> None:
 def test_blob_row_without_end_time_has_no_latency_and_tool_calls_column(tmp_path: Path) -> None:
     row = json.loads((LANGFUSE / "blob_observations_v2.jsonl").read_text().splitlines()[0])
     row.update(end_time=None, latency=1.5, output="Routed.")
-    (call,) = read(LangfuseBlobReader(), write_jsonl(tmp_path / "rows.jsonl", [row]))[0]
+    (call,) = read_with(LangfuseBlobReader(), write_jsonl(tmp_path / "rows.jsonl", [row]))[0]
     assert call.latency_ms is None  # latency is seconds or milliseconds depending on the export's age
     assert call.response == "Routed."
     assert [t.name for t in call.response_tool_calls] == ["route"]  # from the tool_calls column
@@ -227,7 +198,7 @@ def test_blob_parquet_with_timestamps_and_map_columns(tmp_path: Path) -> None:
     path = tmp_path / "observations.parquet"
     pq.write_table(table, path)
     assert LangfuseBlobReader().claims(sample_file(path))
-    (call,) = read(LangfuseBlobReader(), path)[0]
+    (call,) = read_with(LangfuseBlobReader(), path)[0]
     assert call.started_at == "2025-05-29T13:46:19.963000Z"
     assert call.latency_ms == pytest.approx(500.0)
     assert call.usage is not None and (call.usage.input_tokens, call.usage.output_tokens) == (5, 2)
@@ -254,7 +225,7 @@ def test_ui_csv_export_camel_case(tmp_path: Path) -> None:
             ]
         )
     assert LangfuseReader().claims(sample_file(path))
-    (call,) = read(LangfuseReader(), path)[0]
+    (call,) = read_with(LangfuseReader(), path)[0]
     assert call.response == "The email asks ..."
     assert call.usage is not None and (call.usage.input_tokens, call.usage.output_tokens) == (412, 87)
     assert call.latency_ms == pytest.approx(1596.0)
@@ -283,10 +254,10 @@ def test_malformed_records_are_skipped_with_reasons(tmp_path: Path) -> None:
             {**good, "id": "ok-2"},
         ],
     )
-    calls, skipped = read(LangfuseReader(), path)
+    calls, ctx = read_with(LangfuseReader(), path)
     assert [c.call_id for c in calls] == ["ok", "no-input", "ok-2"]
     assert calls[1].messages == ()  # a generation logged without input is a call with an empty prompt
-    assert skipped == [
+    assert ctx.skips == [
         ("invalid JSON", "2"),
         ("record is not a JSON object", "3"),
         ("a message has no role", "5"),
@@ -307,10 +278,10 @@ def test_parent_cycle_and_deep_nesting_do_not_hang_or_crash(tmp_path: Path) -> N
             "[" * 100000,
         ],
     )
-    calls, skipped = read(LangfuseReader(), path)
+    calls, ctx = read_with(LangfuseReader(), path)
     assert [c.call_id for c in calls] == ["g", "deep"]
     assert calls[0].caller.agent == "a"
-    assert skipped == [("invalid JSON", "5")]
+    assert ctx.skips == [("invalid JSON", "5")]
 
 
 def test_binary_and_invalid_utf8_are_not_claimed(tmp_path: Path) -> None:
@@ -336,10 +307,7 @@ def test_detection_claims_own_files_only(name: str) -> None:
     mine: TraceReader = LangfuseReader() if EXPECTED[name] == "langfuse" else LangfuseBlobReader()
     other: TraceReader = LangfuseBlobReader() if EXPECTED[name] == "langfuse" else LangfuseReader()
     assert mine.claims(sample) and not other.claims(sample)
-    earlier = [
-        r.name for r in all_readers() if r.priority <= mine.priority and r.name != mine.name and r.claims(sample)
-    ]
-    assert earlier == []
+    assert earlier_claimants(mine, sample, ties=True) == []
     generic = {r.name: r for r in all_readers() if r.name in ("chat-messages", "openai-chat")}
     assert not any(r.claims(sample) for r in generic.values())
 
@@ -351,8 +319,7 @@ def test_does_not_claim_other_formats(path: Path) -> None:
 
 
 def test_read_traces_end_to_end() -> None:
-    summary = ReadSummary()
-    calls = list(read_traces([LANGFUSE], summary))
+    calls, summary = ingest(LANGFUSE)
     assert summary.calls_by_format() == {"langfuse": 7, "langfuse-blob": 4}
     assert summary.records_skipped == 0
     assert summary.files_unrecognised == []

@@ -8,37 +8,14 @@ from typing import Any
 
 import pytest
 
-from slmscout.traces import ReadSummary, read_traces
 from slmscout.traces.langsmith import LangSmithReader
-from slmscout.traces.record import LLMCall
 from slmscout.traces.registry import all_readers
 from slmscout.traces.source import sample_file
 from tests.conftest import FIXTURES, OPENHANDS_SAMPLE
+from tests.reader_helpers import earlier_claimants, ingest, read_with, write_jsonl
 
 LANGSMITH = FIXTURES / "langsmith"
-
-
-class Skips:
-    """A ReadContext that keeps the skips."""
-
-    def __init__(self) -> None:
-        self.skipped: list[tuple[str, str]] = []
-
-    def skip(self, reason: str, path: Path, position: str) -> None:
-        self.skipped.append((reason, position))
-
-    def consumed(self, path: Path) -> None:
-        pass
-
-
-def read(path: Path) -> tuple[list[LLMCall], list[tuple[str, str]]]:
-    ctx = Skips()
-    return list(LangSmithReader().read([path], ctx)), ctx.skipped
-
-
-def write_jsonl(path: Path, records: list[Any]) -> Path:
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records))
-    return path
+READER = LangSmithReader()
 
 
 def run(**fields: Any) -> dict[str, Any]:
@@ -56,8 +33,8 @@ def run(**fields: Any) -> dict[str, Any]:
 
 
 def test_langchain_chat_run_fields() -> None:
-    calls, skipped = read(LANGSMITH / "langchain_runs.jsonl")
-    assert skipped == []  # chains and tools are context, not skips
+    calls, ctx = read_with(READER, LANGSMITH / "langchain_runs.jsonl")
+    assert ctx.skips == []  # chains and tools are context, not skips
     assert [c.call_id[-4:] for c in calls] == ["0003", "0005"]
     chat = calls[0]
     assert chat.source.format == "langsmith" and chat.source.position == "1"
@@ -90,7 +67,7 @@ def test_langchain_chat_run_fields() -> None:
 
 
 def test_langgraph_node_run_with_dotted_order_parent_and_anthropic_content() -> None:
-    graph = read(LANGSMITH / "langchain_runs.jsonl")[0][1]
+    graph = read_with(READER, LANGSMITH / "langchain_runs.jsonl")[0][1]
     assert [(m.role, m.content) for m in graph.messages] == [
         ("system", "Summarise for the user."),
         ("user", "Summarise the answer."),
@@ -108,8 +85,8 @@ def test_langgraph_node_run_with_dotted_order_parent_and_anthropic_content() -> 
 
 
 def test_wrap_openai_run() -> None:
-    calls, skipped = read(LANGSMITH / "wrap_openai_runs.json")
-    assert skipped == []
+    calls, ctx = read_with(READER, LANGSMITH / "wrap_openai_runs.json")
+    assert ctx.skips == []
     (call,) = calls
     assert call.call_id == "2ef0a1b2-0000-4000-8000-000000000002" and call.source.position == "item 1"
     assert [(m.role, m.content) for m in call.messages] == [("system", "Answer briefly."), ("user", "What is 2+2?")]
@@ -122,7 +99,7 @@ def test_wrap_openai_run() -> None:
 
 
 def test_error_run() -> None:
-    (call,) = read(LANGSMITH / "error_run.jsonl")[0]
+    (call,) = read_with(READER, LANGSMITH / "error_run.jsonl")[0]
     assert (call.status, call.error) == ("error", "RateLimitError")  # the type, no message or traceback
     assert call.response is None and call.usage is None
     assert call.model == "gpt-4o"  # requested model: nothing answered
@@ -131,7 +108,7 @@ def test_error_run() -> None:
 
 
 def test_completion_llm_run() -> None:
-    (call,) = read(LANGSMITH / "completion_run.jsonl")[0]
+    (call,) = read_with(READER, LANGSMITH / "completion_run.jsonl")[0]
     assert [(m.role, m.content) for m in call.messages] == [("user", "Translate to French: Good morning")]
     assert call.response == " Bonjour"
     assert call.model == "gpt-3.5-turbo-instruct"
@@ -146,8 +123,8 @@ def test_runs_page_and_child_runs(tmp_path: Path) -> None:
     path = tmp_path / "page.json"
     path.write_text(json.dumps({"runs": [parent], "cursors": {"next": None}}))
     assert LangSmithReader().claims(sample_file(path))
-    calls, skipped = read(path)
-    assert skipped == []
+    calls, ctx = read_with(READER, path)
+    assert ctx.skips == []
     assert [(c.call_id, c.source.position, c.caller.agent) for c in calls] == [
         ("c1", "1 run 0 child 0", "planner"),
         ("c2", "1 run 0 child 1", "planner"),
@@ -175,8 +152,8 @@ def test_simplified_messages_and_provider_output_shapes(tmp_path: Path) -> None:
             run(id="c", inputs=json.dumps({"messages": [{"role": "user", "content": "as text"}]}), outputs=None),
         ],
     )
-    calls, skipped = read(path)
-    assert skipped == []
+    calls, ctx = read_with(READER, path)
+    assert ctx.skips == []
     a, b, c = calls
     assert [m.role for m in a.messages] == ["system", "user"] and a.response == "Sure."
     assert a.model == "claude-3-5-sonnet-20241022"
@@ -200,9 +177,9 @@ def test_malformed_records_are_skipped_with_reasons(tmp_path: Path) -> None:
             run(id="ok-2"),
         ],
     )
-    calls, skipped = read(path)
+    calls, ctx = read_with(READER, path)
     assert [c.call_id for c in calls] == ["ok", "ok-2"]
-    assert skipped == [
+    assert ctx.skips == [
         ("invalid JSON", "2"),
         ("record is not a JSON object", "3"),
         ("record is not a LangSmith run", "4"),
@@ -223,10 +200,10 @@ def test_parent_cycle_and_deep_nesting_do_not_hang_or_crash(tmp_path: Path) -> N
             "[" * 100000,
         ],
     )
-    calls, skipped = read(path)
+    calls, ctx = read_with(READER, path)
     assert [c.call_id for c in calls] == ["g", "deep"]
     assert calls[0].caller.agent == "RunnableA"  # only generic names above: the nearest one
-    assert skipped == [("invalid JSON", "5")]
+    assert ctx.skips == [("invalid JSON", "5")]
 
 
 @pytest.mark.parametrize(
@@ -236,10 +213,7 @@ def test_detection_claims_own_files_only(name: str) -> None:
     sample = sample_file(LANGSMITH / name)
     mine = LangSmithReader()
     assert mine.claims(sample)
-    earlier = [
-        r.name for r in all_readers() if r.priority <= mine.priority and r.name != mine.name and r.claims(sample)
-    ]
-    assert earlier == []
+    assert earlier_claimants(mine, sample, ties=True) == []
     assert not any(r.claims(sample) for r in all_readers() if r.name in ("chat-messages", "openai-chat"))
 
 
@@ -258,8 +232,7 @@ def test_does_not_claim_other_formats(path: Path) -> None:
 
 
 def test_read_traces_end_to_end() -> None:
-    summary = ReadSummary()
-    calls = list(read_traces([LANGSMITH], summary))
+    calls, summary = ingest(LANGSMITH)
     assert summary.calls_by_format() == {"langsmith": 5}
     assert summary.records_skipped == 0
     assert summary.files_unrecognised == []

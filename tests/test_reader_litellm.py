@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from slmscout.traces import ReadSummary, read_traces
 from slmscout.traces.litellm import LiteLLMReader
-from slmscout.traces.record import LLMCall
-from slmscout.traces.registry import all_readers
-from slmscout.traces.source import sample_file
 from tests.conftest import FIXTURES
+from tests.reader_helpers import assert_detected, claimed, fixture_files, ingest, read_by_id
 
 HERE = FIXTURES / "litellm"
 PAYLOADS = HERE / "s3_payloads.jsonl"
@@ -19,27 +16,8 @@ READER = LiteLLMReader()
 MINE = {"litellm", "helicone", "llm_logs", "autogen"}
 
 
-class Ctx:
-    def __init__(self) -> None:
-        self.skips: list[tuple[str, str]] = []
-
-    def skip(self, reason: str, path: Path, position: str) -> None:
-        self.skips.append((reason, position))
-
-    def consumed(self, path: Path) -> None:
-        pass
-
-
-def read(path: Path) -> tuple[dict[str, LLMCall], Ctx]:
-    ctx = Ctx()
-    calls = list(READER.read_file(path, ctx))
-    by_id = {c.call_id: c for c in calls}
-    assert len(by_id) == len(calls)
-    return by_id, ctx
-
-
 def test_tool_call_payload() -> None:
-    calls, _ = read(PAYLOADS)
+    calls, _ = read_by_id(READER, PAYLOADS)
     call = calls["chatcmpl-5b1f6a2e-4c1d-4e8a-9f00-1a2b3c4d5e6f"]  # the payload's ``id``
     assert call.source.format == "litellm" and call.source.position == "1"
     assert [(m.role, m.content) for m in call.messages] == [
@@ -70,7 +48,7 @@ def test_tool_call_payload() -> None:
 
 
 def test_image_becomes_placeholder_and_responding_model_wins() -> None:
-    calls, _ = read(PAYLOADS)
+    calls, _ = read_by_id(READER, PAYLOADS)
     call = calls["chatcmpl-AqR7bX2"]
     user = call.messages[0].content
     assert user.startswith("Total on this receipt?\n[image sha256:")
@@ -84,7 +62,7 @@ def test_image_becomes_placeholder_and_responding_model_wins() -> None:
 
 
 def test_failure_payload() -> None:
-    calls, _ = read(PAYLOADS)
+    calls, _ = read_by_id(READER, PAYLOADS)
     call = calls["2f4a6c8e-0b1d-4f3a-8c5e-7a9b1c3d5e7f"]
     assert call.status == "error"
     assert call.error == "RateLimitError"  # error_information.error_class, never the message
@@ -95,7 +73,7 @@ def test_failure_payload() -> None:
 
 
 def test_bad_records_are_skipped_with_reasons() -> None:
-    calls, ctx = read(PAYLOADS)
+    calls, ctx = read_by_id(READER, PAYLOADS)
     assert len(calls) == 3
     assert ctx.skips == [
         ("call is not a text generation", "4"),  # an embedding call
@@ -105,7 +83,7 @@ def test_bad_records_are_skipped_with_reasons() -> None:
 
 
 def test_wrapped_payloads_in_a_json_array() -> None:
-    calls, ctx = read(WRAPPED)
+    calls, ctx = read_by_id(READER, WRAPPED)
     assert ctx.skips == []
     responses_api = calls["resp_67ccd2bed1ec8190b14f964abc054267"]
     assert responses_api.source.position == "item 0"
@@ -140,7 +118,7 @@ def test_spend_log_style_record(tmp_path: Path) -> None:
     }
     path = tmp_path / "spend.jsonl"
     path.write_text(json.dumps(record) + "\n")
-    calls, ctx = read(path)
+    calls, ctx = read_by_id(READER, path)
     call = calls["req-77"]
     assert call.response == "hello" and call.session_id == "s-9" and call.latency_ms == 2500.0
     assert ctx.skips == []
@@ -160,7 +138,7 @@ def test_strange_records_never_crash(tmp_path: Path) -> None:
     ]
     path = tmp_path / "odd.jsonl"
     path.write_bytes(("\n".join(lines) + "\n").encode() + b"\xff\xfe garbage\n")
-    calls, ctx = read(path)
+    calls, ctx = read_by_id(READER, path)
     assert sorted(calls) == ["d", "f"]
     assert calls["f"].latency_ms is None and calls["f"].started_at is not None
     assert [p for _, p in ctx.skips] == ["1", "2", "3", "5", "6", "8"]
@@ -168,20 +146,12 @@ def test_strange_records_never_crash(tmp_path: Path) -> None:
 
 def test_detection_is_precise() -> None:
     for path in (PAYLOADS, WRAPPED):
-        sample = sample_file(path)
-        assert READER.claims(sample)
-        for other in all_readers():
-            if other.name != READER.name and other.priority <= READER.priority:
-                assert not other.claims(sample), (path.name, other.name)
-        assert next(r for r in all_readers() if r.claims(sample)).name == READER.name
-    for path in sorted(FIXTURES.rglob("*")):
-        if path.is_file() and path.suffix != ".py" and path.relative_to(FIXTURES).parts[0] not in MINE:
-            assert not READER.claims(sample_file(path)), path
+        assert_detected(READER, path)
+    assert claimed(READER, fixture_files(excluding=MINE)) == []
 
 
 def test_end_to_end_read_traces() -> None:
-    summary = ReadSummary()
-    calls = list(read_traces([HERE], summary))
+    calls, summary = ingest(HERE)
     assert summary.calls_by_format() == {"litellm": 5}
     assert len(calls) == 5
     assert summary.records_skipped == 3

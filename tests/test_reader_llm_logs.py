@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from slmscout.traces import ReadSummary, read_traces
 from slmscout.traces.llm_logs import LlmLogsReader
-from slmscout.traces.record import LLMCall
-from slmscout.traces.registry import all_readers
 from slmscout.traces.source import SQLITE_MAGIC, sample_file
 from tests.conftest import FIXTURES
+from tests.reader_helpers import Recorder, assert_detected, claimed, fixture_files, ingest, read_with
 
 HERE = FIXTURES / "llm_logs"
 DATABASES = sorted(HERE.glob("*.db"))
@@ -24,24 +22,8 @@ STYLE = "House style: short sentences, no jargon."
 REPORT = "Q3 report: revenue rose 4% on strong subscriptions."
 
 
-class Ctx:
-    def __init__(self) -> None:
-        self.skips: list[tuple[str, str]] = []
-
-    def skip(self, reason: str, path: Path, position: str) -> None:
-        self.skips.append((reason, position))
-
-    def consumed(self, path: Path) -> None:
-        pass
-
-
-def read(path: Path) -> tuple[list[LLMCall], Ctx]:
-    ctx = Ctx()
-    return list(READER.read_file(path, ctx)), ctx
-
-
 def test_pre_migration_log_table() -> None:
-    calls, ctx = read(HERE / "v0_log.db")
+    calls, ctx = read_with(READER, HERE / "v0_log.db")
     assert ctx.skips == []
     first, second = calls
     assert first.call_id == "1" and first.source.position == "log row 1"
@@ -55,7 +37,7 @@ def test_pre_migration_log_table() -> None:
 
 
 def test_logs_table_with_chat_ids() -> None:
-    calls, _ = read(HERE / "v1_logs.db")
+    calls, _ = read_with(READER, HERE / "v1_logs.db")
     first, second = calls
     # prompt_json holds the messages sent
     assert [(m.role, m.content) for m in first.messages] == [
@@ -72,7 +54,7 @@ def test_logs_table_with_chat_ids() -> None:
 
 
 def test_responses_without_token_columns_and_an_attachment() -> None:
-    calls, _ = read(HERE / "v2_responses.db")
+    calls, _ = read_with(READER, HERE / "v2_responses.db")
     first, second = calls
     assert first.call_id == "01h8z3q7w5k2m4n6p8r0s2t4v7"
     assert first.messages[0].content == "You are a careful bookkeeper."
@@ -84,7 +66,7 @@ def test_responses_without_token_columns_and_an_attachment() -> None:
 
 
 def test_token_columns_skips_and_invalid_utf8() -> None:
-    calls, ctx = read(HERE / "v3_tokens.db")
+    calls, ctx = read_with(READER, HERE / "v3_tokens.db")
     assert ctx.skips == [("log row has no prompt", "responses row 2")]
     first, third = calls
     assert first.usage is not None
@@ -94,7 +76,7 @@ def test_token_columns_skips_and_invalid_utf8() -> None:
 
 
 def test_latest_schema_fragments_tools_and_condensed_prompt_json() -> None:
-    calls, ctx = read(HERE / "v4_latest.db")
+    calls, ctx = read_with(READER, HERE / "v4_latest.db")
     assert ctx.skips == []
     first, second, third, fourth = calls
     # prompt_json references to fragments (f2 and f:2 forms) are resolved
@@ -126,7 +108,7 @@ def test_latest_schema_fragments_tools_and_condensed_prompt_json() -> None:
 
 
 def test_archive_table_and_message_store_note() -> None:
-    calls, ctx = read(HERE / "v5_archive.db")
+    calls, ctx = read_with(READER, HERE / "v5_archive.db")
     assert len(calls) == 4
     assert calls[0].source.position == "responses_archive row 1"
     assert calls[1].messages[2].content == calls[0].response  # r: references resolve in the archive table
@@ -137,7 +119,7 @@ def test_archive_table_and_message_store_note() -> None:
 @pytest.mark.parametrize("path", DATABASES, ids=[p.name for p in DATABASES])
 def test_databases_are_opened_read_only(path: Path) -> None:
     before = hashlib.sha256(path.read_bytes()).hexdigest()
-    read(path)
+    read_with(READER, path)
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
     assert not Path(f"{path}-journal").exists() and not Path(f"{path}-wal").exists()
 
@@ -155,7 +137,7 @@ def test_reading_streams_row_by_row(tmp_path: Path) -> None:
             "INSERT INTO responses VALUES (?, 'm', ?, NULL, NULL, '{}', 'r', NULL, 'c', 1, '2025-01-01T00:00:00')",
             [(f"id{i:06d}", f"prompt {i}") for i in range(3000)],
         )
-    calls = READER.read_file(path, Ctx())
+    calls = READER.read_file(path, Recorder())
     first = next(calls)  # the first call comes out before the table is read to its end
     assert first.call_id == "id000000"
     assert sum(1 for _ in calls) == 2999
@@ -165,8 +147,8 @@ def test_broken_and_foreign_databases(tmp_path: Path) -> None:
     garbage = tmp_path / "broken.db"
     garbage.write_bytes(SQLITE_MAGIC + b"\x00" * 84 + b"not a database" * 100)
     assert not READER.claims(sample_file(garbage))
-    ctx = Ctx()
-    assert list(READER.read_file(garbage, ctx)) == []
+    calls, ctx = read_with(READER, garbage)
+    assert calls == []
     assert len(ctx.skips) == 1
     other = tmp_path / "other.db"
     with sqlite3.connect(other) as db:  # a ``responses`` table of some other tool
@@ -219,7 +201,7 @@ def test_bad_values_in_rows(tmp_path: Path) -> None:
                 ("c", "m", b"\x00\xffbinary", None, None, None, "ok", "c", 1, "2025-01-01", 1, 1, None),
             ],
         )
-    calls, ctx = read(path)
+    calls, ctx = read_with(READER, path)
     by_id = {c.call_id: c for c in calls}
     assert by_id["a"].messages[0].content == "hi"  # unreadable prompt_json: the prompt column
     assert by_id["a"].model == "7"  # TEXT affinity
@@ -230,20 +212,12 @@ def test_bad_values_in_rows(tmp_path: Path) -> None:
 
 def test_detection_is_precise() -> None:
     for path in DATABASES:
-        sample = sample_file(path)
-        assert READER.claims(sample), path
-        for other in all_readers():
-            if other.name != READER.name and other.priority <= READER.priority:
-                assert not other.claims(sample), (path.name, other.name)
-        assert next(r for r in all_readers() if r.claims(sample)).name == READER.name
-    for path in sorted(FIXTURES.rglob("*")):
-        if path.is_file() and path.suffix != ".py" and path.relative_to(FIXTURES).parts[0] not in MINE:
-            assert not READER.claims(sample_file(path)), path
+        assert_detected(READER, path)
+    assert claimed(READER, fixture_files(excluding=MINE)) == []
 
 
 def test_end_to_end_read_traces() -> None:
-    summary = ReadSummary()
-    calls = list(read_traces([HERE], summary))
+    calls, summary = ingest(HERE)
     assert summary.calls_by_format() == {"llm-logs": 16}
     assert len(calls) == 16
     assert summary.records_skipped == 2

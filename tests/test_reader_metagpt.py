@@ -7,37 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from slmscout.traces import ReadSummary, read_traces
 from slmscout.traces.metagpt import MetaGPTCacheReader, MetaGPTLogReader, cache_call_id
-from slmscout.traces.reader import TraceReader
-from slmscout.traces.record import LLMCall
-from slmscout.traces.registry import all_readers
 from slmscout.traces.source import sample_file
 from tests.conftest import FIXTURES
+from tests.reader_helpers import earlier_claimants, ingest, read_with
 
 METAGPT = FIXTURES / "metagpt"
 LOG = METAGPT / "logs" / "20250516.txt"
 CACHE = METAGPT / "rsp_cache.json"
 HEAD = "2025-05-16 10:00:00.000 | INFO     | metagpt.team:invest:93 - Investment: $3.0.\n"
-
-
-class Recorder:
-    """A ReadContext that keeps what the reader reported."""
-
-    def __init__(self) -> None:
-        self.skips: list[tuple[str, str]] = []
-        self.consumed_paths: list[Path] = []
-
-    def skip(self, reason: str, path: Path, position: str) -> None:
-        self.skips.append((reason, position))
-
-    def consumed(self, path: Path) -> None:
-        self.consumed_paths.append(path)
-
-
-def read_log(path: Path) -> tuple[list[LLMCall], Recorder]:
-    ctx = Recorder()
-    return list(MetaGPTLogReader().read_file(path, ctx)), ctx
+LOG_READER = MetaGPTLogReader()
+CACHE_READER = MetaGPTCacheReader()
 
 
 def line(time: str, level: str, where: str, message: str) -> str:
@@ -45,7 +25,7 @@ def line(time: str, level: str, where: str, message: str) -> str:
 
 
 def test_log_calls_fields() -> None:
-    calls, ctx = read_log(LOG)
+    calls, ctx = read_with(LOG_READER, LOG)
     assert ctx.skips == []
     assert [c.call_id for c in calls] == ["20250516.txt:5", "20250516.txt:17", "20250516.txt:19", "20250516.txt:21"]
     prd, review, failed, local = calls
@@ -92,7 +72,7 @@ def test_log_calls_fields() -> None:
 
 
 def test_log_multi_line_records_of_other_modules_are_read_past() -> None:
-    calls, _ = read_log(LOG)
+    calls, _ = read_with(LOG_READER, LOG)
     texts = [c.response or "" for c in calls] + [m.content for c in calls for m in c.messages]
     assert not any("parsed_data" in t or "todo_app_1: already exists" in t for t in texts)
 
@@ -109,7 +89,7 @@ def test_unlabelled_cost_line_of_early_versions(tmp_path: Path) -> None:
             "Total running cost: $0.002 | Max budget: $10.000 | Current cost: $0.002, 12, 7",
         )
     )
-    (call,), ctx = read_log(path)
+    (call,), ctx = read_with(LOG_READER, path)
     assert ctx.skips == []
     assert call.usage is not None and (call.usage.input_tokens, call.usage.output_tokens) == (12, 7)
     assert call.metadata["cost_usd"] == 0.002
@@ -118,9 +98,9 @@ def test_unlabelled_cost_line_of_early_versions(tmp_path: Path) -> None:
 
 
 def test_log_malformed_records_are_skipped_with_reasons(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import slmscout.traces.metagpt as metagpt
+    import slmscout.traces.textlog as textlog
 
-    monkeypatch.setattr(metagpt, "MAX_LINE_BYTES", 20000)
+    monkeypatch.setattr(textlog, "MAX_LINE_BYTES", 20000)
     aask = "metagpt.provider.base_llm:aask:149"
     path = tmp_path / "20250516.txt"
     path.write_bytes(
@@ -137,7 +117,7 @@ def test_log_malformed_records_are_skipped_with_reasons(tmp_path: Path, monkeypa
         + b"2025-05-16 10:00:08.000 | DEBUG    | metagpt.provider.base_llm:aask:149 - "
         + b"[{'role': 'user', 'content': '\xff'}]\n"
     )
-    calls, ctx = read_log(path)
+    calls, ctx = read_with(LOG_READER, path)
     assert [c.messages[0].content for c in calls] == ["caf\u00e9 ok", "\ufffd"]
     assert ctx.skips == [
         ("raw output without a logged prompt", "2"),
@@ -163,20 +143,19 @@ def test_prompt_repr_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
             f"[{{'role': 'user', 'content': '{'y' * 200}'}}]",
         )
     )
-    calls, ctx = read_log(path)
+    calls, ctx = read_with(LOG_READER, path)
     assert calls == [] and ctx.skips == [("prompt repr too large to parse", "2")]
 
 
 def test_binary_and_garbage_never_crash(tmp_path: Path) -> None:
     path = tmp_path / "garbage.txt"
     path.write_bytes(HEAD.encode() + bytes(range(256)) * 50 + b"\n" + HEAD.encode())
-    calls, ctx = read_log(path)
+    calls, ctx = read_with(LOG_READER, path)
     assert calls == [] and ctx.skips == []
 
 
 def test_cache_calls_fields() -> None:
-    ctx = Recorder()
-    calls = list(MetaGPTCacheReader().read_file(CACHE, ctx))
+    calls, ctx = read_with(CACHE_READER, CACHE)
     assert ctx.skips == []
     keys = list(json.loads(CACHE.read_text()))
     assert [c.call_id for c in calls] == [cache_call_id(k) for k in keys]
@@ -209,18 +188,12 @@ def test_cache_calls_fields() -> None:
 def test_cache_bad_values_are_skipped(tmp_path: Path) -> None:
     path = tmp_path / "rsp_cache_new.json"
     path.write_text(json.dumps({"line one\nline two": "ok", "a list\nanswer": [1, 2], "number\nanswer": 3}, indent=4))
-    ctx = Recorder()
-    calls = list(MetaGPTCacheReader().read_file(path, ctx))
+    calls, ctx = read_with(CACHE_READER, path)
     assert [c.response for c in calls] == ["ok"]
     assert ctx.skips == [
         ("cached response is neither text nor an object", "key 1"),
         ("cached response is neither text nor an object", "key 2"),
     ]
-
-
-def lower_priority_claimants(path: Path, reader: TraceReader) -> list[str]:
-    sample = sample_file(path)
-    return [r.name for r in all_readers() if r.priority < reader.priority and r.claims(sample)]
 
 
 def test_detection() -> None:
@@ -229,8 +202,8 @@ def test_detection() -> None:
     assert cache_reader.claims(sample_file(CACHE))
     assert not log_reader.claims(sample_file(CACHE))
     assert not cache_reader.claims(sample_file(LOG))
-    assert lower_priority_claimants(LOG, log_reader) == []
-    assert lower_priority_claimants(CACHE, cache_reader) == []
+    assert earlier_claimants(log_reader, sample_file(LOG)) == []
+    assert earlier_claimants(cache_reader, sample_file(CACHE)) == []
     # other formats' files are not taken for a cache or a log
     for other in (FIXTURES / "chat_messages.jsonl", FIXTURES / "openai_pairs.jsonl"):
         assert not cache_reader.claims(sample_file(other))
@@ -257,8 +230,7 @@ def test_large_cache_is_detected_from_its_head(tmp_path: Path) -> None:
 
 
 def test_end_to_end_through_ingest() -> None:
-    summary = ReadSummary()
-    calls = list(read_traces([METAGPT], summary))
+    calls, summary = ingest(METAGPT)
     assert summary.calls_by_format() == {"metagpt-log": 4, "metagpt-cache": 4}
     assert summary.records_skipped == 0 and summary.files_unrecognised == []
     assert len({c.call_id for c in calls}) == 8

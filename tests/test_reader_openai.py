@@ -5,32 +5,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from slmscout.traces import ReadSummary, read_traces
-from slmscout.traces.openai_chat import OpenAIChatReader, error_type
+from slmscout.traces.openai_chat import OpenAIChatReader
 from slmscout.traces.record import LLMCall
-from slmscout.traces.registry import all_readers
+from slmscout.traces.responses import error_type
 from slmscout.traces.source import sample_file
 from tests.conftest import FIXTURES
+from tests.reader_helpers import Recorder, earlier_claimants, ingest, read_by_id
 
 PAIRS = FIXTURES / "openai_chat" / "pairs.jsonl"
 READER = OpenAIChatReader()
 
 
-class Ctx:
-    def __init__(self) -> None:
-        self.skips: list[tuple[str, str]] = []
-
-    def skip(self, reason: str, path: Path, position: str) -> None:
-        self.skips.append((reason, position))
-
-    def consumed(self, path: Path) -> None:
-        pass
-
-
-def read(path: Path = PAIRS) -> tuple[dict[str, LLMCall], Ctx]:
-    ctx = Ctx()
-    calls = list(READER.read([path], ctx))
-    return {c.call_id: c for c in calls}, ctx
+def read(path: Path = PAIRS) -> tuple[dict[str, LLMCall], Recorder]:
+    return read_by_id(READER, path, distinct=False)
 
 
 def test_developer_role_parts_structured_output_and_reasoning_tokens() -> None:
@@ -150,14 +137,11 @@ def test_detection() -> None:
     for path in [PAIRS, FIXTURES / "openai_pairs.jsonl"]:
         sample = sample_file(path)
         assert READER.claims(sample)
-        for other in all_readers():
-            if other.name != READER.name and other.priority <= READER.priority:
-                assert not other.claims(sample), (other.name, path)
+        assert earlier_claimants(READER, sample, ties=True) == [], path
 
 
 def test_end_to_end_through_read_traces() -> None:
-    summary = ReadSummary()
-    calls = list(read_traces([PAIRS, FIXTURES / "openai_pairs.jsonl"], summary))
+    calls, summary = ingest(PAIRS, FIXTURES / "openai_pairs.jsonl")
     assert summary.calls_by_format() == {"openai-chat": 9}
     assert summary.records_skipped == 0
     assert [c.call_id for c in calls][:2] == ["extract-001", "extract-002"]

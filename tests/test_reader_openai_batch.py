@@ -7,44 +7,17 @@ import json
 import shutil
 from pathlib import Path
 
-from slmscout.traces import ReadSummary, read_traces
 from slmscout.traces.openai_batch import OpenAIBatchReader
-from slmscout.traces.record import LLMCall
-from slmscout.traces.registry import all_readers
 from slmscout.traces.source import sample_file
 from tests.conftest import FIXTURES
+from tests.reader_helpers import claimed, earlier_claimants, ingest, read_by_id, read_with, write_jsonl
 
 BATCH = FIXTURES / "openai_batch"
 READER = OpenAIBatchReader()
 
 
-class Ctx:
-    def __init__(self) -> None:
-        self.skips: list[tuple[str, str, str]] = []
-
-    def skip(self, reason: str, path: Path, position: str) -> None:
-        self.skips.append((reason, Path(path).name, position))
-
-    def consumed(self, path: Path) -> None:
-        pass
-
-
-def read(*files: Path) -> tuple[dict[str, LLMCall], Ctx]:
-    ctx = Ctx()
-    calls = list(READER.read(list(files), ctx))
-    by_id = {c.call_id: c for c in calls}
-    assert len(by_id) == len(calls)
-    return by_id, ctx
-
-
 def fixture_files() -> list[Path]:
     return sorted(BATCH.iterdir())
-
-
-def write_jsonl(path: Path, records: list[object]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records))
-    return path
 
 
 def chat_input(custom_id: str, text: str = "hi") -> dict[str, object]:
@@ -74,7 +47,7 @@ def chat_output(custom_id: str, text: str) -> dict[str, object]:
 
 
 def test_joined_call_fields() -> None:
-    calls, _ = read(*fixture_files())
+    calls, _ = read_by_id(READER, *fixture_files())
     first = calls["ticket-001"]
     assert first.source.format == "openai-batch"
     assert Path(first.source.path).name == "batch_input.jsonl" and first.source.position == "1"
@@ -95,7 +68,7 @@ def test_joined_call_fields() -> None:
 
 
 def test_reasoning_model_with_developer_role_and_structured_output() -> None:
-    calls, _ = read(*fixture_files())
+    calls, _ = read_by_id(READER, *fixture_files())
     call = calls["ticket-002"]
     assert [m.role for m in call.messages] == ["developer", "user"]
     assert "[image sha256:" in call.messages[1].content and "/9j/4AAQ" not in call.messages[1].content
@@ -109,7 +82,7 @@ def test_reasoning_model_with_developer_role_and_structured_output() -> None:
 
 
 def test_errors_from_the_error_file() -> None:
-    calls, _ = read(*fixture_files())
+    calls, _ = read_by_id(READER, *fixture_files())
     rejected = calls["ticket-003"]  # HTTP 400: error null, the API error is the response body
     assert (rejected.status, rejected.error) == ("error", "invalid_request_error")
     assert rejected.response is None and rejected.metadata["http_status"] == 400
@@ -121,7 +94,7 @@ def test_errors_from_the_error_file() -> None:
 
 
 def test_input_without_output_is_a_call_without_response() -> None:
-    calls, _ = read(*fixture_files())
+    calls, _ = read_by_id(READER, *fixture_files())
     waiting = calls["ticket-005"]
     assert waiting.response is None and waiting.status == "ok" and waiting.usage is None
     assert waiting.messages[0].content == "Ticket: password reset mail never arrives."
@@ -129,7 +102,7 @@ def test_input_without_output_is_a_call_without_response() -> None:
 
 
 def test_legacy_completions_endpoint() -> None:
-    calls, _ = read(*fixture_files())
+    calls, _ = read_by_id(READER, *fixture_files())
     legacy = calls["legacy-001"]
     assert [(m.role, m.content) for m in legacy.messages] == [("user", "Label the sentiment: great service!\nLabel:")]
     assert legacy.response == " positive"
@@ -137,10 +110,10 @@ def test_legacy_completions_endpoint() -> None:
 
 
 def test_skips_and_order() -> None:
-    calls, ctx = read(*fixture_files())
+    calls, ctx = read_by_id(READER, *fixture_files())
     # outputs in file order (error file first: files are sorted), then inputs that have no output
     assert list(calls) == ["ticket-004", "ticket-003", "ticket-002", "ticket-001", "legacy-001", "ticket-005"]
-    assert sorted(ctx.skips) == [
+    assert sorted(ctx.file_skips) == [
         ("batch output has no matching input", "batch_output.jsonl", "3"),
         ("batch output of an input line that was skipped", "batch_output.jsonl", "4"),
         ("batch request is not a chat or text completion", "batch_input.jsonl", "6"),
@@ -148,12 +121,12 @@ def test_skips_and_order() -> None:
 
 
 def test_output_only_or_input_only() -> None:
-    calls, ctx = read(BATCH / "batch_output.jsonl")
+    calls, ctx = read_by_id(READER, BATCH / "batch_output.jsonl")
     assert calls == {}
-    assert {reason for reason, _, _ in ctx.skips} == {"batch output has no matching input"}
-    calls, ctx = read(BATCH / "batch_input.jsonl")
+    assert {reason for reason, _, _ in ctx.file_skips} == {"batch output has no matching input"}
+    calls, ctx = read_by_id(READER, BATCH / "batch_input.jsonl")
     assert all(c.response is None and c.metadata["batch_output"] == "missing" for c in calls.values())
-    assert len(calls) == 6 and len(ctx.skips) == 1
+    assert len(calls) == 6 and len(ctx.file_skips) == 1
 
 
 def test_malformed_lines_are_skipped_with_reasons(tmp_path: Path) -> None:
@@ -188,12 +161,12 @@ def test_malformed_lines_are_skipped_with_reasons(tmp_path: Path) -> None:
             {"custom_id": "e", "response": {"status_code": 500, "body": None}, "error": None},
         ],
     )
-    calls, ctx = read(inputs, outputs)
+    calls, ctx = read_by_id(READER, inputs, outputs)
     assert calls["a"].response == "fine"
     assert calls["d"].response is None and calls["d"].metadata["batch_output"] == "unreadable"
     assert (calls["e"].status, calls["e"].error) == ("error", "http_500")
     assert set(calls) == {"a", "d", "e"}
-    assert sorted(ctx.skips) == sorted(
+    assert sorted(ctx.file_skips) == sorted(
         [
             ("invalid JSON", "in.jsonl", "2"),
             ("record is not a JSON object", "in.jsonl", "3"),
@@ -215,20 +188,18 @@ def test_several_batches_with_the_same_custom_ids(tmp_path: Path) -> None:
         write_jsonl(tmp_path / f"batch_{batch}" / "input.jsonl", [chat_input("request-1", f"prompt {batch}")])
         write_jsonl(tmp_path / f"batch_{batch}" / "output.jsonl", [chat_output("request-1", f"answer {batch}")])
     files = sorted(tmp_path.rglob("*.jsonl"))
-    ctx = Ctx()
-    calls = list(READER.read(files, ctx))
+    calls, ctx = read_with(READER, *files)
     pairs = sorted((c.messages[0].content, c.response) for c in calls)
     assert pairs == [("prompt a", "answer a"), ("prompt b", "answer b")]
-    assert ctx.skips == []
+    assert ctx.file_skips == []
     # same folder, names equally close: ambiguous, the output is skipped and both inputs stay unanswered
     flat = tmp_path / "flat"
     write_jsonl(flat / "x_in.jsonl", [chat_input("request-1", "x")])
     write_jsonl(flat / "y_in.jsonl", [chat_input("request-1", "y")])
     write_jsonl(flat / "z_out.jsonl", [chat_output("request-1", "?")])
-    ctx = Ctx()
-    calls = list(READER.read(sorted(flat.iterdir()), ctx))
+    calls, ctx = read_with(READER, *sorted(flat.iterdir()))
     assert [c.response for c in calls] == [None, None]
-    assert ctx.skips == [("custom_id matches input lines in several batch files", "z_out.jsonl", "1")]
+    assert ctx.file_skips == [("custom_id matches input lines in several batch files", "z_out.jsonl", "1")]
 
 
 def test_gzip_and_garbage_never_crash(tmp_path: Path) -> None:
@@ -236,29 +207,23 @@ def test_gzip_and_garbage_never_crash(tmp_path: Path) -> None:
         handle.write((BATCH / "batch_input.jsonl").read_text())
     shutil.copy(BATCH / "batch_output.jsonl", tmp_path / "out.jsonl")
     (tmp_path / "garbage.jsonl").write_bytes(b"{\xff\xfe" + bytes(range(256)) * 4 + b"\n" + b"[" * 100000 + b"\n")
-    calls, ctx = read(tmp_path / "in.jsonl.gz", tmp_path / "out.jsonl", tmp_path / "garbage.jsonl")
+    calls, ctx = read_by_id(READER, tmp_path / "in.jsonl.gz", tmp_path / "out.jsonl", tmp_path / "garbage.jsonl")
     assert calls["ticket-002"].response is not None
-    assert ("invalid JSON", "garbage.jsonl", "1") in ctx.skips
+    assert ("invalid JSON", "garbage.jsonl", "1") in ctx.file_skips
 
 
 def test_detection() -> None:
     for path in fixture_files():
         sample = sample_file(path)
         assert READER.claims(sample), path
-        for other in all_readers():
-            if other.name != READER.name and other.priority <= READER.priority:
-                assert not other.claims(sample), (other.name, path)
-    for path in [FIXTURES / "openai_pairs.jsonl", FIXTURES / "chat_messages.jsonl"]:
-        assert not READER.claims(sample_file(path))
-    for path in (FIXTURES / "openai_chat").iterdir():
-        assert not READER.claims(sample_file(path))
-    for path in (FIXTURES / "anthropic_messages").iterdir():
-        assert not READER.claims(sample_file(path))
+        assert earlier_claimants(READER, sample, ties=True) == [], path
+    assert claimed(READER, [FIXTURES / "openai_pairs.jsonl", FIXTURES / "chat_messages.jsonl"]) == []
+    assert claimed(READER, (FIXTURES / "openai_chat").iterdir()) == []
+    assert claimed(READER, (FIXTURES / "anthropic_messages").iterdir()) == []
 
 
 def test_end_to_end_through_read_traces() -> None:
-    summary = ReadSummary()
-    calls = list(read_traces([BATCH], summary))
+    calls, summary = ingest(BATCH)
     assert summary.calls_by_format() == {"openai-batch": 6}
     assert {f.format for f in summary.files} == {"openai-batch"}
     assert summary.records_skipped == 3

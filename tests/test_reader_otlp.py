@@ -10,12 +10,11 @@ from typing import Any
 import pytest
 
 from slmscout.errors import InputError
-from slmscout.traces import LLMCall, ReadSummary, read_traces
+from slmscout.traces import LLMCall
 from slmscout.traces.otlp import OtelConsoleReader, OtlpReader, any_value, iter_object_records, normalize_id
-from slmscout.traces.reader import TraceReader
-from slmscout.traces.registry import all_readers
 from slmscout.traces.source import RawRecord, Skip, sample_file
 from tests.conftest import FIXTURES
+from tests.reader_helpers import by_id, claimed, first_claimant, ingest, read_with
 
 OTLP = FIXTURES / "otlp"
 OTLP_FILES = [
@@ -27,33 +26,6 @@ OTLP_FILES = [
     "agent_workflow.jsonl",
     "tools_only.jsonl",
 ]
-
-
-class Recorder:
-    """A ReadContext that keeps what it is told."""
-
-    def __init__(self) -> None:
-        self.skips: list[tuple[str, str]] = []
-
-    def skip(self, reason: str, path: Path, position: str) -> None:
-        self.skips.append((reason, position))
-
-    def consumed(self, path: Path) -> None:
-        pass
-
-
-def direct(reader: OtlpReader | OtelConsoleReader, path: Path) -> tuple[list[LLMCall], Recorder]:
-    ctx = Recorder()
-    return list(reader.read_file(path, ctx)), ctx
-
-
-def by_id(calls: list[LLMCall]) -> dict[str, LLMCall]:
-    return {c.call_id: c for c in calls}
-
-
-def read(*paths: Path) -> tuple[list[LLMCall], ReadSummary]:
-    summary = ReadSummary()
-    return list(read_traces(list(paths), summary)), summary
 
 
 # --- shared helpers to build OTLP records in tests -----------------------------------------------------------
@@ -86,7 +58,7 @@ def chat_span(span_id: str, parent: str = "", attributes: dict[str, Any] | None 
 
 
 def test_genai_current_conventions() -> None:
-    calls, ctx = direct(OtlpReader(), OTLP / "genai_current.jsonl")
+    calls, ctx = read_with(OtlpReader(), OTLP / "genai_current.jsonl")
     assert ctx.skips == []
     assert [c.call_id for c in calls] == ["eee19b7ec3c1b174", "b7ad6b7169203331"]  # embeddings/tool spans: no call
     chat, failed = calls
@@ -127,7 +99,7 @@ def test_genai_current_conventions() -> None:
 
 
 def test_genai_older_event_forms() -> None:
-    calls, ctx = direct(OtlpReader(), OTLP / "genai_legacy_events.jsonl")
+    calls, ctx = read_with(OtlpReader(), OTLP / "genai_legacy_events.jsonl")
     assert ctx.skips == []
     events, azure, pre128 = calls
     # v1.28-1.36 span events, tool calls as arrayValue of kvlistValue
@@ -154,7 +126,7 @@ def test_genai_older_event_forms() -> None:
 
 
 def test_openllmetry_indexed_attributes() -> None:
-    calls, ctx = direct(OtlpReader(), OTLP / "openllmetry.jsonl")
+    calls, ctx = read_with(OtlpReader(), OTLP / "openllmetry.jsonl")
     assert ctx.skips == []
     openai, anthropic = calls  # the workflow and task spans give context only
     assert openai.metadata["otel_dialect"] == "openllmetry"
@@ -186,7 +158,7 @@ def test_openllmetry_indexed_attributes() -> None:
 
 
 def test_openinference_flattened_attributes() -> None:
-    calls, ctx = direct(OtlpReader(), OTLP / "openinference.jsonl")
+    calls, ctx = read_with(OtlpReader(), OTLP / "openinference.jsonl")
     assert ctx.skips == []
     llm, nested = calls  # AGENT, CHAIN and TOOL spans are not calls
     assert llm.metadata["otel_dialect"] == "openinference"
@@ -214,7 +186,7 @@ def test_openinference_flattened_attributes() -> None:
 
 
 def test_base64_ids_and_protobuf_json_enum_names() -> None:
-    calls, ctx = direct(OtlpReader(), OTLP / "base64_ids.json")
+    calls, ctx = read_with(OtlpReader(), OTLP / "base64_ids.json")
     assert ctx.skips == []
     (call,) = calls
     assert call.call_id == "0011223344556677"
@@ -226,7 +198,7 @@ def test_base64_ids_and_protobuf_json_enum_names() -> None:
 
 
 def test_console_exporter_shape() -> None:
-    calls, ctx = direct(OtelConsoleReader(), OTLP / "console_exporter.log")
+    calls, ctx = read_with(OtelConsoleReader(), OTLP / "console_exporter.log")
     assert ctx.skips == []
     (call,) = calls  # the agent and tool spans are context; the agent is printed after its child
     assert call.source.format == "otel-console"
@@ -263,10 +235,10 @@ def test_console_variants_one_a_line_array_and_noise(tmp_path: Path) -> None:
     )
     for path in (one_a_line, array, noisy):
         assert OtelConsoleReader().claims(sample_file(path)), path.name
-        calls, ctx = direct(OtelConsoleReader(), path)
+        calls, ctx = read_with(OtelConsoleReader(), path)
         assert [c.call_id for c in calls] == ["6e0c63257de34c92"], path.name
         assert calls[0].caller.agent == "Triage"
-    _, ctx = direct(OtelConsoleReader(), noisy)
+    _, ctx = read_with(OtelConsoleReader(), noisy)
     noise = pretty[0].count("\n") + 2
     cut = noise + 2 + pretty[1].count("\n") + 1 + pretty[2].count("\n") + 1
     assert ctx.skips == [("text outside a JSON object", str(noise)), ("invalid JSON", str(cut))]
@@ -281,7 +253,7 @@ def test_pretty_printed_documents_one_after_another_and_gzip(tmp_path: Path) -> 
         handle.write((OTLP / "agent_workflow.jsonl").read_text())
     for path in (pretty, packed):
         assert OtlpReader().claims(sample_file(path)), path.name
-        calls, ctx = direct(OtlpReader(), path)
+        calls, ctx = read_with(OtlpReader(), path)
         assert ctx.skips == []
         assert [c.caller.agent for c in calls] == ["triage", "triage"]
 
@@ -290,7 +262,7 @@ def test_pretty_printed_documents_one_after_another_and_gzip(tmp_path: Path) -> 
 
 
 def test_caller_resolution_across_lines_with_parents_later() -> None:
-    calls, ctx = direct(OtlpReader(), OTLP / "agent_workflow.jsonl")
+    calls, ctx = read_with(OtlpReader(), OTLP / "agent_workflow.jsonl")
     assert ctx.skips == []
     direct_call, in_task = calls
     assert direct_call.caller.agent == "triage"
@@ -306,7 +278,7 @@ def test_own_agent_name_and_missing_parents(tmp_path: Path) -> None:
     path = tmp_path / "own.jsonl"
     own = chat_span("1111111111111111", "9999999999999999", attributes={"gen_ai.agent.name": s("Writer")})
     path.write_text(traces_line(own) + "\n")
-    (call,) = direct(OtlpReader(), path)[0]
+    (call,) = read_with(OtlpReader(), path)[0]
     assert call.caller.agent == "Writer" and call.caller.module is None  # parent in another file: left alone
 
 
@@ -315,7 +287,7 @@ def test_nested_llm_spans_are_marked(tmp_path: Path) -> None:
     outer = chat_span("1111111111111111")
     inner = chat_span("2222222222222222", "1111111111111111")
     path.write_text(traces_line(inner) + "\n" + traces_line(outer) + "\n")
-    calls = by_id(direct(OtlpReader(), path)[0])
+    calls = by_id(read_with(OtlpReader(), path)[0])
     assert calls["1111111111111111"].metadata.get("wraps_llm_span") is True
     assert "wraps_llm_span" not in calls["2222222222222222"].metadata
 
@@ -325,16 +297,16 @@ def test_parent_cycles_and_duplicates_end(tmp_path: Path) -> None:
     a = chat_span("1111111111111111", "2222222222222222")
     b = {**chat_span("2222222222222222", "1111111111111111"), "attributes": []}
     path.write_text(traces_line(a, b) + "\n" + traces_line(a) + "\n")
-    calls, ctx = direct(OtlpReader(), path)
+    calls, ctx = read_with(OtlpReader(), path)
     assert [c.call_id for c in calls] == ["1111111111111111"]
     assert ctx.skips == [("duplicate span (same trace and span id)", "2 span 1111111111111111")]
 
 
 def test_non_llm_spans_only_give_no_calls() -> None:
-    calls, ctx = direct(OtlpReader(), OTLP / "tools_only.jsonl")
+    calls, ctx = read_with(OtlpReader(), OTLP / "tools_only.jsonl")
     assert calls == [] and ctx.skips == []
     with pytest.raises(InputError, match="no LLM calls could be read"):
-        read(OTLP / "tools_only.jsonl")
+        ingest(OTLP / "tools_only.jsonl")
 
 
 # --- values and ids ------------------------------------------------------------------------------------------
@@ -385,7 +357,7 @@ def test_malformed_records_are_skipped_with_reasons(tmp_path: Path) -> None:
     ]
     path = tmp_path / "mixed.jsonl"
     path.write_text("\n".join(lines))
-    calls, summary = read(path)
+    calls, summary = ingest(path)
     assert [c.call_id for c in calls] == ["1111111111111111", "6666666666666666"]
     assert [(m.role, m.content) for m in calls[1].messages] == [("user", "plain text prompt")]
     reasons = {g.reason: g.locations for g in summary.skips.values()}
@@ -420,7 +392,7 @@ def test_strange_input_never_crashes(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "strange.jsonl"
     path.write_bytes(content)
     for reader in (OtlpReader(), OtelConsoleReader()):
-        calls, ctx = direct(reader, path)
+        calls, ctx = read_with(reader, path)
         assert all(isinstance(c, LLMCall) for c in calls)
         assert all(isinstance(reason, str) for reason, _ in ctx.skips)
 
@@ -439,32 +411,21 @@ def test_oversized_console_object_is_read_past(tmp_path: Path) -> None:
 # --- detection and the end-to-end path ---------------------------------------------------------------------
 
 
-def _claimant(path: Path, readers: tuple[TraceReader, ...]) -> str | None:
-    sample = sample_file(path)
-    for reader in readers:
-        if reader.claims(sample):
-            return reader.name
-    return None
-
-
 @pytest.mark.parametrize("name", [*OTLP_FILES, "console_exporter.log"])
 def test_detection_claims_only_these_files(name: str) -> None:
-    readers = all_readers()
     expected = "otel-console" if name.endswith(".log") else "otlp"
-    assert _claimant(OTLP / name, readers) == expected
+    assert first_claimant(sample_file(OTLP / name)) == expected
 
 
 def test_other_formats_are_not_claimed() -> None:
     others = [p for p in FIXTURES.rglob("*") if p.is_file() and OTLP not in p.parents]
     assert others, "expected other readers' fixtures"
-    for path in others:
-        sample = sample_file(path)
-        assert not OtlpReader().claims(sample), path
-        assert not OtelConsoleReader().claims(sample), path
+    assert claimed(OtlpReader(), others) == []
+    assert claimed(OtelConsoleReader(), others) == []
 
 
 def test_read_traces_end_to_end() -> None:
-    calls, summary = read(OTLP)
+    calls, summary = ingest(OTLP)
     assert summary.calls_by_format() == {"otlp": 12, "otel-console": 1}
     assert summary.records_skipped == 0
     assert [f.path for f in summary.files_unrecognised] == []

@@ -8,33 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from slmscout.traces import ReadSummary, read_traces
 from slmscout.traces.ingest import trace_files
 from slmscout.traces.record import LLMCall
-from slmscout.traces.registry import all_readers
 from slmscout.traces.source import sample_file
 from slmscout.traces.stagehand import StagehandReader, loads_txt, stagehand_time
 from tests.conftest import FIXTURES
+from tests.reader_helpers import Recorder, earlier_claimants, ingest, read_with
 
 ROOT = FIXTURES / "stagehand" / "inference_summary"
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.skips: list[tuple[str, str, str]] = []
-        self.consumed_names: list[str] = []
-
-    def skip(self, reason: str, path: Path, position: str) -> None:
-        self.skips.append((reason, path.name, position))
-
-    def consumed(self, path: Path) -> None:
-        self.consumed_names.append(path.name)
-
-
 def read(*paths: Path) -> tuple[list[LLMCall], Recorder]:
-    ctx = Recorder()
-    files = [f for p in paths for f in trace_files(p)]
-    return list(StagehandReader().read(files, ctx)), ctx
+    """The calls of every file under ``paths``, handed to the reader together as ingest does."""
+    return read_with(StagehandReader(), *(f for p in paths for f in trace_files(p)))
 
 
 def stringify(data: object) -> str:
@@ -44,7 +30,7 @@ def stringify(data: object) -> str:
 
 def test_calls_fields() -> None:
     calls, ctx = read(ROOT)
-    assert ctx.skips == []
+    assert ctx.file_skips == []
     assert [c.call_id for c in calls] == [
         "20250127_123456789_act_call.txt",
         "20250127_123501002_extract_call.txt",
@@ -137,7 +123,7 @@ def test_loose_files_pairing_and_orphans(tmp_path: Path) -> None:
         ("20250101_000003000_observe_call.txt", None),
         ("20250101_000004000_observe_call.txt", "C"),
     ]
-    assert ctx.skips == [
+    assert ctx.file_skips == [
         ("inference file name is not <ts>_<kind>_call|response.txt", "notes_call.txt", "1"),
         ("response file without its call file", "20250101_000000000_observe_response.txt", "1"),
     ]
@@ -161,7 +147,7 @@ def test_malformed_entries_are_skipped_with_reasons(tmp_path: Path) -> None:
     calls, ctx = read(folder / "act_summary.json")
     assert [c.source.position for c in calls] == ["act_summary[0]", "act_summary[5]"]
     assert calls[1].response is None and calls[1].metadata["response_file_missing"] is True
-    assert ctx.skips == [
+    assert ctx.file_skips == [
         ("summary entry is not an object", "act_summary.json", "act_summary[1]"),
         ("LLM_input_file is not a plain file name", "act_summary.json", "act_summary[2]"),
         ("call file named in the summary is missing", "act_summary.json", "act_summary[3]"),
@@ -176,7 +162,7 @@ def test_garbage_never_crashes(tmp_path: Path) -> None:
     (tmp_path / "20250101_000001000_act_call.txt").write_text('{"modelCall": "act", "messages": ' + "[" * 100000)
     calls, ctx = read(tmp_path)
     assert calls == []
-    assert [s[0] for s in ctx.skips] == [
+    assert [s[0] for s in ctx.file_skips] == [
         "invalid JSON",
         "inference file is not JSON even with raw newlines allowed",
         "inference file nests too deeply",
@@ -197,7 +183,7 @@ def test_detection(name: str) -> None:
     reader = StagehandReader()
     sample = sample_file(ROOT / name)
     assert reader.claims(sample)
-    assert [r.name for r in all_readers() if r.priority < reader.priority and r.claims(sample)] == []
+    assert earlier_claimants(reader, sample) == []
 
 
 def test_not_claimed_elsewhere() -> None:
@@ -207,8 +193,7 @@ def test_not_claimed_elsewhere() -> None:
 
 
 def test_end_to_end_through_ingest() -> None:
-    summary = ReadSummary()
-    calls = list(read_traces([FIXTURES / "stagehand"], summary))
+    calls, summary = ingest(FIXTURES / "stagehand")
     assert len(calls) == 4 and summary.calls_by_format() == {"stagehand": 4}
     assert summary.records_skipped == 0 and summary.files_unrecognised == []
     assert {f.format for f in summary.files} == {"stagehand"}

@@ -7,37 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from slmscout.traces import ReadSummary, read_traces
-from slmscout.traces.record import LLMCall
 from slmscout.traces.registry import all_readers
 from slmscout.traces.source import sample_file
 from slmscout.traces.swe_agent import SweAgentTrajReader
 from tests.conftest import FIXTURES
+from tests.reader_helpers import earlier_claimants, ingest, read_with
 
 HERE = FIXTURES / "swe_agent"
 V07 = HERE / "example-org__tinyparse-12.traj"
 V10 = HERE / "tinyparse-7.traj"
 V11 = HERE / "example-org__tinyparse-9.traj"
-
-
-class Ctx:
-    def __init__(self) -> None:
-        self.skips: list[tuple[str, str]] = []
-
-    def skip(self, reason: str, path: Path, position: str) -> None:
-        self.skips.append((reason, position))
-
-    def consumed(self, path: Path) -> None:
-        raise AssertionError("the reader reads no sibling files")
-
-
-def direct(path: Path) -> tuple[list[LLMCall], Ctx]:
-    ctx = Ctx()
-    return list(SweAgentTrajReader().read_file(path, ctx)), ctx
+READER = SweAgentTrajReader()
 
 
 def test_v07_prompt_rebuilt_from_history() -> None:
-    calls, ctx = direct(V07)
+    calls, ctx = read_with(READER, V07, siblings=False)
     assert ctx.skips == []
     assert [c.call_id for c in calls] == [f"{V07.name}:step {n}" for n in (1, 2, 3)]
     first, second, third = calls
@@ -58,7 +42,7 @@ def test_v07_prompt_rebuilt_from_history() -> None:
 
 
 def test_v10_function_calling_from_history() -> None:
-    calls, ctx = direct(V10)
+    calls, ctx = read_with(READER, V10, siblings=False)
     assert ctx.skips == []
     first, second = calls
     assert first.model == "gpt-4o"  # replay_config.agent.model.name, the config as an object
@@ -75,7 +59,7 @@ def test_v10_function_calling_from_history() -> None:
 
 
 def test_v11_query_requery_and_exit_step() -> None:
-    calls, ctx = direct(V11)
+    calls, ctx = read_with(READER, V11, siblings=False)
     assert ctx.skips == []
     # four steps: three model calls (one of them a format-error requery) and the exit step SWE-agent wrote itself
     assert [c.source.position for c in calls] == ["step 1", "step 2", "step 3"]
@@ -102,7 +86,7 @@ def test_retry_agent_attempts_read_once(tmp_path: Path) -> None:
     retry = {"attempts": [first, second], **second, "info": {**second["info"], "best_attempt_idx": 1}}
     path = tmp_path / "retry.traj"
     path.write_text(json.dumps(retry, indent=2))
-    calls, ctx = direct(path)
+    calls, ctx = read_with(READER, path, siblings=False)
     assert ctx.skips == []
     assert [c.source.position for c in calls] == [
         "attempt 0 step 1",
@@ -116,11 +100,10 @@ def test_retry_agent_attempts_read_once(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("path", [V07, V10, V11], ids=["v0.7", "v1.0", "v1.1"])
 def test_detection(path: Path) -> None:
-    readers = all_readers()
-    mine = next(r for r in readers if r.name == "swe-agent-traj")
+    mine = next(r for r in all_readers() if r.name == "swe-agent-traj")
     sample = sample_file(path)
     assert mine.claims(sample)
-    assert [r.name for r in readers if r.priority < mine.priority and r.claims(sample)] == []
+    assert earlier_claimants(mine, sample) == []
 
 
 @pytest.mark.parametrize("path", [V07, V10, V11], ids=["v0.7", "v1.0", "v1.1"])
@@ -152,7 +135,7 @@ def test_malformed_steps_are_skipped(tmp_path: Path) -> None:
     ]
     path = tmp_path / "bad.traj"
     path.write_text(json.dumps(doc))
-    calls, ctx = direct(path)
+    calls, ctx = read_with(READER, path, siblings=False)
     assert [c.source.position for c in calls] == ["step 4", "step 5"]
     assert ctx.skips == [
         ("trajectory step is not an object", "step 1"),
@@ -161,13 +144,12 @@ def test_malformed_steps_are_skipped(tmp_path: Path) -> None:
     ]
     broken = tmp_path / "broken.traj"
     broken.write_text('{"trajectory": [{"action": ')
-    calls, ctx = direct(broken)
+    calls, ctx = read_with(READER, broken, siblings=False)
     assert calls == [] and ctx.skips == [("invalid JSON", "1")]
 
 
 def test_end_to_end_read_traces() -> None:
-    summary = ReadSummary()
-    calls = list(read_traces([HERE], summary))
+    calls, summary = ingest(HERE)
     assert summary.calls_by_format() == {"swe-agent-traj": 8}
     assert summary.records_skipped == 0 and summary.files_unrecognised == []
     assert len({c.call_id for c in calls}) == 8

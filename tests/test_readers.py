@@ -9,18 +9,12 @@ from pathlib import Path
 import pytest
 
 from slmscout.errors import InputError, UsageError
-from slmscout.traces import ReadSummary, read_traces
 from tests.conftest import FIXTURES, OPENHANDS_SAMPLE
-
-
-def read(*paths: Path, format_name: str | None = None) -> tuple[list, ReadSummary]:
-    summary = ReadSummary()
-    calls = list(read_traces(list(paths), summary, format_name))
-    return calls, summary
+from tests.reader_helpers import ingest
 
 
 def test_chat_messages_fields() -> None:
-    calls, summary = read(FIXTURES / "chat_messages.jsonl")
+    calls, summary = ingest(FIXTURES / "chat_messages.jsonl")
     assert [c.call_id for c in calls] == ["c1", "c2", "chat_messages.jsonl:3"]
     first, second, third = calls
     assert [m.role for m in first.messages] == ["system", "user"]
@@ -39,7 +33,7 @@ def test_chat_messages_fields() -> None:
 
 
 def test_openai_pairs_fields() -> None:
-    calls, summary = read(FIXTURES / "openai_pairs.jsonl")
+    calls, summary = ingest(FIXTURES / "openai_pairs.jsonl")
     assert summary.calls_by_format() == {"openai-chat": 2}
     first, second = calls
     assert first.call_id == "req-1"
@@ -58,7 +52,7 @@ def test_openai_pairs_fields() -> None:
 
 
 def test_images_become_placeholder_and_hash() -> None:
-    calls, _ = read(FIXTURES / "openai_pairs.jsonl")
+    calls, _ = ingest(FIXTURES / "openai_pairs.jsonl")
     user = calls[0].messages[1].content
     assert "Ticket: my invoice is wrong" in user
     assert "[image sha256:" in user
@@ -68,7 +62,7 @@ def test_images_become_placeholder_and_hash() -> None:
 def test_detection_by_content_not_extension(tmp_path: Path) -> None:
     odd = tmp_path / "calls.log"
     odd.write_bytes((FIXTURES / "openai_pairs.jsonl").read_bytes())
-    calls, summary = read(odd)
+    calls, summary = ingest(odd)
     assert len(calls) == 2 and summary.calls_by_format() == {"openai-chat": 2}
 
 
@@ -77,7 +71,7 @@ def test_json_array_document_and_gzip(tmp_path: Path) -> None:
     (tmp_path / "array.json").write_text(json.dumps(records, indent=2))
     with gzip.open(tmp_path / "lines.jsonl.gz", "wt") as handle:
         handle.write((FIXTURES / "chat_messages.jsonl").read_text())
-    calls, summary = read(tmp_path)
+    calls, summary = ingest(tmp_path)
     assert len(calls) == 6
     assert summary.calls_by_format() == {"chat-messages": 6}
     assert calls[0].source.position == "item 0"
@@ -90,7 +84,7 @@ def test_directory_walk_is_recursive_and_sorted(tmp_path: Path) -> None:
     (tmp_path / "b" / "c.jsonl").write_bytes((FIXTURES / "openai_pairs.jsonl").read_bytes())
     (tmp_path / ".hidden.jsonl").write_bytes((FIXTURES / "openai_pairs.jsonl").read_bytes())
     (tmp_path / "notes.md").write_text("# not a trace\n")
-    calls, summary = read(tmp_path)
+    calls, summary = ingest(tmp_path)
     assert len(calls) == 5
     assert [Path(f.path).name for f in summary.files] == ["a.jsonl", "notes.md", "c.jsonl"]
     assert [f.note for f in summary.files_unrecognised] == ["no reader recognises its content"]
@@ -114,7 +108,7 @@ def test_malformed_records_are_counted_with_locations(tmp_path: Path) -> None:
     ]
     path = tmp_path / "mixed.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    calls, summary = read(path)
+    calls, summary = ingest(path)
     assert [c.call_id for c in calls] == ["ok-1", "ok-2"]
     assert summary.records_skipped == 5
     reasons = {g.reason: g.locations for g in summary.skips.values()}
@@ -141,39 +135,39 @@ def test_invalid_utf8_and_binary_never_crash(tmp_path: Path) -> None:
     (tmp_path / "bin.dat").write_bytes(bytes(range(256)) * 10)
     good = json.dumps({"id": "u", "messages": [{"role": "user", "content": "caf\u00e9"}]}).encode()
     (tmp_path / "latin.jsonl").write_bytes(good.replace(b"caf\\u00e9", b"caf\xe9") + b"\n")
-    calls, summary = read(tmp_path)
+    calls, summary = ingest(tmp_path)
     assert [c.call_id for c in calls] == ["u"]
     assert [f.note for f in summary.files_unrecognised] == ["no reader recognises its content"]
     assert calls[0].messages[0].content == "caf\ufffd"
 
 
 def test_forced_format_overrides_detection(tmp_path: Path) -> None:
-    calls, _ = read(FIXTURES / "chat_messages.jsonl", format_name="chat-messages")
+    calls, _ = ingest(FIXTURES / "chat_messages.jsonl", format_name="chat-messages")
     assert len(calls) == 3
     with pytest.raises(InputError, match="record is not in the chat-messages shape"):
-        read(FIXTURES / "openai_pairs.jsonl", format_name="chat-messages")
+        ingest(FIXTURES / "openai_pairs.jsonl", format_name="chat-messages")
 
 
 def test_unknown_format_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="unknown format 'nope'"):
-        read(FIXTURES / "openai_pairs.jsonl", format_name="nope")
+        ingest(FIXTURES / "openai_pairs.jsonl", format_name="nope")
 
 
 def test_missing_path() -> None:
     with pytest.raises(InputError, match="no such file or directory"):
-        read(Path("/no/such/place"))
+        ingest(Path("/no/such/place"))
 
 
 def test_empty_directory(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no files in directory"):
-        read(tmp_path)
+        ingest(tmp_path)
 
 
 def test_directory_with_nothing_readable(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("hello\n")
     (tmp_path / "b.jsonl").write_text("{not json\n")
     with pytest.raises(InputError, match="no LLM calls could be read"):
-        read(tmp_path)
+        ingest(tmp_path)
 
 
 def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -191,14 +185,14 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
     monkeypatch.setattr(source, "open_binary", deny)
     with pytest.raises(InputError, match=r"cannot read .*locked.jsonl: Permission denied"):
-        read(locked)
-    calls, summary = read(tmp_path)  # in a folder: the others are read, the locked one is reported
+        ingest(locked)
+    calls, summary = ingest(tmp_path)  # in a folder: the others are read, the locked one is reported
     assert len(calls) == 2
     assert [f.note for f in summary.files_unrecognised] == ["cannot be read (Permission denied)"]
 
 
 def test_real_sample_reads_every_call() -> None:
-    calls, summary = read(OPENHANDS_SAMPLE)
+    calls, summary = ingest(OPENHANDS_SAMPLE)
     ids = [json.loads(line)["id"] for line in OPENHANDS_SAMPLE.read_text().splitlines()]
     assert [c.call_id for c in calls] == ids
     assert all(c.response for c in calls)

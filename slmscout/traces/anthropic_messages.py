@@ -27,13 +27,13 @@ from slmscout.traces.content import (
     anthropic_tool_definitions,
     anthropic_usage,
     loads_if_json_text,
-    optional_float,
     optional_int,
     optional_str,
 )
-from slmscout.traces.openai_chat import error_type, record_call_id, record_timing
-from slmscout.traces.reader import RecordReader
+from slmscout.traces.messages import sampling_metadata
+from slmscout.traces.reader import RecordReader, record_call_id, record_timing
 from slmscout.traces.record import CallStatus, JsonScalar, LLMCall, SourceRef, ToolCall, ToolDefinition, Usage
+from slmscout.traces.responses import error_type
 
 # Content block types no OpenAI chat message has.
 _ANTHROPIC_BLOCKS = frozenset(
@@ -90,13 +90,7 @@ def _tools(raw: Any) -> tuple[ToolDefinition, ...]:
 
 
 def _request_metadata(request: Mapping[str, Any]) -> dict[str, JsonScalar]:
-    meta: dict[str, JsonScalar] = {}
-    max_tokens = optional_int(request.get("max_tokens"))
-    if max_tokens is not None:
-        meta["max_tokens"] = max_tokens
-    temperature = request.get("temperature")
-    if isinstance(temperature, (int, float)) and not isinstance(temperature, bool):
-        meta["temperature"] = optional_float(temperature)
+    meta = sampling_metadata(request, ("max_tokens",))
     thinking = request.get("thinking")
     if isinstance(thinking, Mapping):
         budget = optional_int(thinking.get("budget_tokens"))

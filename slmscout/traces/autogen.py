@@ -34,17 +34,19 @@ from slmscout.traces.content import (
     optional_int,
     optional_str,
 )
-from slmscout.traces.litellm import (
-    CompletionParts,
-    anthropic_response_parts,
-    chat_completion_parts,
-    prompt_messages,
+from slmscout.traces.messages import prompt_messages
+from slmscout.traces.reader import (
+    DATA_ERRORS,
+    FileReader,
+    ReadContext,
+    fallback_id,
+    open_database,
     scalar_metadata,
+    skip_reason,
 )
-from slmscout.traces.llm_logs import connect_read_only, table_columns, table_names
-from slmscout.traces.reader import DATA_ERRORS, FileReader, ReadContext, fallback_id
 from slmscout.traces.record import Caller, LLMCall, SourceRef, ToolCall, ToolDefinition, Usage
-from slmscout.traces.source import FileSample, iter_lines, open_binary
+from slmscout.traces.responses import CompletionParts, anthropic_response_parts, chat_completion_parts
+from slmscout.traces.source import FileSample, iter_lines, open_binary, table_columns, table_names
 from slmscout.traces.timestamps import iso_utc, latency_ms
 
 MAX_LITERAL_CHARS = 16 * 1024 * 1024
@@ -395,10 +397,8 @@ class AutoGenSqliteReader(FileReader):
         return "chat_completions" in tables and bool({"agents", "oai_wrappers", "oai_clients"} & tables)
 
     def read_file(self, path: Path, ctx: ReadContext) -> Iterator[LLMCall]:
-        try:
-            db = connect_read_only(path)
-        except sqlite3.Error:
-            ctx.skip("database cannot be opened", path, "1")
+        db = open_database(path, ctx)
+        if db is None:
             return
         position = "chat_completions"
         try:
@@ -426,10 +426,8 @@ class AutoGenSqliteReader(FileReader):
                         session_id=optional_str(row.get("session_id")),
                         caller=caller,
                     )
-                except MalformedRecord as exc:
-                    ctx.skip(str(exc), path, position)
                 except DATA_ERRORS as exc:
-                    ctx.skip(f"unexpected row shape ({type(exc).__name__})", path, position)
+                    ctx.skip(skip_reason(exc, "row"), path, position)
         except sqlite3.Error:
             ctx.skip("database cannot be read to its end", path, position)
         finally:
@@ -502,11 +500,8 @@ class AutoGenFileReader(FileReader):
                     continue
                 try:
                     call = self._line(text, state, SourceRef(str(path), position, self.name))
-                except MalformedRecord as exc:
-                    ctx.skip(str(exc), path, position)
-                    continue
                 except DATA_ERRORS as exc:
-                    ctx.skip(f"unexpected record shape ({type(exc).__name__})", path, position)
+                    ctx.skip(skip_reason(exc), path, position)
                     continue
                 if call is not None:
                     yield call

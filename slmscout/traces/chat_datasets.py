@@ -15,22 +15,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from slmscout.traces.chat_messages import (
-    ChatMessagesReader,
-    looks_like_message_list,
-    message_list,
-    split_response,
-    tool_definitions,
-)
+from slmscout.traces.chat_messages import ChatMessagesReader, dataset_call, looks_like_message_list, message_list
 from slmscout.traces.content import (
     MalformedRecord,
+    arguments_text,
     content_text,
     loads_if_json_text,
     openai_message,
     openai_messages,
-    optional_str,
 )
-from slmscout.traces.reader import DATA_ERRORS, ReadContext, RecordReader, TraceReader, record_id
+from slmscout.traces.reader import DATA_ERRORS, ReadContext, RecordReader, TraceReader, skip_reason
 from slmscout.traces.record import JsonScalar, LLMCall, Message, SourceRef, ToolCall
 from slmscout.traces.source import FileSample
 from slmscout.traces.timestamps import iso_utc
@@ -96,17 +90,8 @@ class PromptCompletionReader(RecordReader):
             messages = prompt + _turns(completion_raw, "assistant")
         if not messages:
             raise MalformedRecord("prompt and completion are empty")
-        prompt_messages, response, tool_calls = split_response(messages)
-        return LLMCall(
-            call_id=record_id(record, source, "id", "prompt_id", "call_id"),
-            source=source,
-            messages=prompt_messages,
-            response=response,
-            response_tool_calls=tool_calls,
-            tools=tool_definitions(record.get("tools")),
-            model=optional_str(record.get("model")),
-            metadata=_metadata(record, "label"),
-        )
+        call = dataset_call(record, source, messages, "id", "prompt_id", "call_id")
+        return replace(call, metadata=_metadata(record, "label"))
 
 
 # --- ShareGPT, lmsys-chat-1m, WildChat ----------------------------------------------------------------------
@@ -137,9 +122,9 @@ def _function_calls(value: Any) -> tuple[ToolCall, ...]:
     for item in items:
         if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
             return ()
-        arguments = item.get("arguments", item.get("parameters"))
-        text = arguments if isinstance(arguments, str) else json.dumps(arguments, sort_keys=True, ensure_ascii=False)
-        calls.append(ToolCall(name=item["name"], arguments="" if arguments is None else text))
+        calls.append(
+            ToolCall(name=item["name"], arguments=arguments_text(item.get("arguments", item.get("parameters"))))
+        )
     return tuple(calls)
 
 
@@ -194,15 +179,9 @@ class ShareGPTReader(RecordReader):
         messages = _system_message(record) + [_sharegpt_turn(turn) for turn in raw]
         if not messages:
             raise MalformedRecord("conversation is empty")
-        prompt, response, tool_calls = split_response(messages)
-        return LLMCall(
-            call_id=record_id(record, source, "id", "conversation_id", "conversation_hash"),
-            source=source,
-            messages=prompt,
-            response=response,
-            response_tool_calls=tool_calls,
-            tools=tool_definitions(record.get("tools")),
-            model=optional_str(record.get("model")),
+        call = dataset_call(record, source, messages, "id", "conversation_id", "conversation_hash")
+        return replace(
+            call,
             started_at=_timestamp(record.get("timestamp")),
             metadata=_metadata(record, "language", "turn", "redacted", "toxic"),
         )
@@ -331,11 +310,8 @@ class HFDatasetReader(TraceReader):
                 source = SourceRef(str(anchor), position, self.name)
                 try:
                     call = row_call(row, source)
-                except MalformedRecord as exc:
-                    ctx.skip(str(exc), anchor, position)
-                    continue
                 except DATA_ERRORS as exc:
-                    ctx.skip(f"unexpected record shape ({type(exc).__name__})", anchor, position)
+                    ctx.skip(skip_reason(exc), anchor, position)
                     continue
                 # a row without an id: name it by its folder (splits share the file name state.json)
                 call_id = f"{folder.name}:{position}" if call.call_id == f"{anchor.name}:{position}" else call.call_id

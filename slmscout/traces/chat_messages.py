@@ -59,6 +59,21 @@ def split_response(
     return tuple(messages), None, ()
 
 
+def dataset_call(record: Mapping[str, Any], source: SourceRef, messages: Sequence[Message], *id_keys: str) -> LLMCall:
+    """The call of a chat-dataset record: the last assistant turn is the response, the rest the prompt; the id under
+    the first of ``id_keys``, tools and model from the record's own columns."""
+    prompt, response, response_tool_calls = split_response(messages)
+    return LLMCall(
+        call_id=record_id(record, source, *id_keys),
+        source=source,
+        messages=prompt,
+        response=response,
+        response_tool_calls=response_tool_calls,
+        tools=tool_definitions(record.get("tools")),
+        model=optional_str(record.get("model")),
+    )
+
+
 class ChatMessagesReader(RecordReader):
     name = "chat-messages"
     priority = 900  # the most generic shape: every more specific reader is asked first
@@ -82,13 +97,4 @@ class ChatMessagesReader(RecordReader):
         messages = openai_messages(raw)
         if not messages:
             raise MalformedRecord("messages is empty")
-        prompt, response, response_tool_calls = split_response(messages)
-        return LLMCall(
-            call_id=record_id(record, source, "id", "call_id", "prompt_id"),
-            source=source,
-            messages=prompt,
-            response=response,
-            response_tool_calls=response_tool_calls,
-            tools=tool_definitions(record.get("tools")),
-            model=optional_str(record.get("model")),
-        )
+        return dataset_call(record, source, messages, "id", "call_id", "prompt_id")

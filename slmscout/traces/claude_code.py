@@ -32,7 +32,7 @@ from slmscout.traces.content import (
     anthropic_usage,
     optional_str,
 )
-from slmscout.traces.reader import DATA_ERRORS, FileReader, ReadContext
+from slmscout.traces.reader import DATA_ERRORS, FileReader, ReadContext, skip_reason
 from slmscout.traces.record import Caller, JsonScalar, LLMCall, Message, SourceRef, ToolCall
 from slmscout.traces.source import FileSample, iter_lines, open_binary
 from slmscout.traces.timestamps import iso_utc, latency_ms
@@ -110,10 +110,8 @@ class ClaudeCodeReader(FileReader):
                     continue
                 try:
                     self._take_line(line, number, nodes, requests)
-                except MalformedRecord as exc:
-                    ctx.skip(str(exc), path, position)
                 except DATA_ERRORS as exc:
-                    ctx.skip(f"unexpected record shape ({type(exc).__name__})", path, position)
+                    ctx.skip(skip_reason(exc), path, position)
         merged: dict[tuple[str, str], Message] = {}
         for request in requests.values():
             if request.synthetic and request.error is None:
@@ -122,7 +120,7 @@ class ClaudeCodeReader(FileReader):
             try:
                 yield self._call(request, nodes, merged, SourceRef(str(path), position, self.name))
             except DATA_ERRORS as exc:
-                ctx.skip(f"unexpected record shape ({type(exc).__name__})", path, position)
+                ctx.skip(skip_reason(exc), path, position)
 
     # --- pass 1: the lines ---------------------------------------------------------------------------------
 

@@ -1,4 +1,6 @@
-"""Turning provider message content into plain text, with binary parts replaced by a placeholder and a hash."""
+"""Turning provider message content into plain text, with binary parts replaced by a placeholder and a hash; the
+OpenAI and Anthropic message, tool and usage shapes; and the value helpers every reader uses to read a record's
+fields (``optional_str``, ``first_text``, ``loads_if_json_text``, ``as_mapping``, ``value_text``...)."""
 
 from __future__ import annotations
 
@@ -55,12 +57,28 @@ def content_text(content: Any) -> str:
     raise MalformedRecord("message content is neither text nor a list of parts")
 
 
-def _arguments_text(arguments: Any) -> str:
+def arguments_text(arguments: Any) -> str:
+    """Tool-call arguments as text: kept when they are text, JSON otherwise, "" when absent."""
     if arguments is None:
         return ""
     if isinstance(arguments, str):
         return arguments
     return json.dumps(arguments, sort_keys=True, ensure_ascii=False)
+
+
+def value_text(value: Any) -> str:
+    """Any value as text: kept when it is text, JSON otherwise (a value JSON cannot hold, such as a datetime, as its
+    ``str``), "" for None: the lenient sibling of ``arguments_text``, for values from Parquet or OTLP attributes."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def schema_text(schema: Any) -> str:
+    """A JSON schema as canonical JSON text, "" when absent."""
+    return json.dumps(schema, sort_keys=True) if schema is not None else ""
 
 
 def _function_part(item: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -87,7 +105,7 @@ def openai_tool_calls(raw: Any) -> tuple[ToolCall, ...]:
         calls.append(
             ToolCall(
                 name=name,
-                arguments=_arguments_text(function.get("arguments")),
+                arguments=arguments_text(function.get("arguments")),
                 id=call_id if isinstance(call_id, str) else None,
             )
         )
@@ -114,7 +132,7 @@ def openai_tool_definitions(raw: Any) -> tuple[ToolDefinition, ...]:
             ToolDefinition(
                 name=name,
                 description=description if isinstance(description, str) else "",
-                parameters=json.dumps(parameters, sort_keys=True) if parameters is not None else "",
+                parameters=schema_text(parameters),
             )
         )
     return tuple(tools)
@@ -180,6 +198,24 @@ def optional_float(value: Any) -> float | None:
     return None
 
 
+def first_str(record: Mapping[str, Any], *keys: str) -> str | None:
+    """The value of the first of ``keys`` that holds text (or a whole number), as ``optional_str`` reads it."""
+    for key in keys:
+        value = optional_str(record.get(key))
+        if value:
+            return value
+    return None
+
+
+def first_text(sources: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str | None:
+    """``first_str`` over several mappings, the first mapping that has one of ``keys`` winning."""
+    for source in sources:
+        value = first_str(source, *keys)
+        if value:
+            return value
+    return None
+
+
 def loads_if_json_text(value: Any) -> Any:
     """A value that may be JSON encoded as a string (common in exports): decoded when it is, as is otherwise."""
     if isinstance(value, str) and value[:1] in ("{", "[") and len(value) <= MAX_EMBEDDED_JSON_CHARS:
@@ -188,6 +224,16 @@ def loads_if_json_text(value: Any) -> Any:
         except (ValueError, RecursionError):
             return value
     return value
+
+
+def as_mapping(value: Any) -> Mapping[str, Any]:
+    """A mapping, also from JSON text or a list of key/value pairs (a Parquet map); empty otherwise."""
+    value = loads_if_json_text(value)
+    if isinstance(value, Mapping):
+        return value
+    if isinstance(value, list) and value and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in value):
+        return {str(k): v for k, v in value}
+    return {}
 
 
 # --- Anthropic Messages -------------------------------------------------------------------------------------
@@ -236,7 +282,7 @@ def anthropic_tool_calls(content: Any) -> tuple[ToolCall, ...]:
             calls.append(
                 ToolCall(
                     name=block["name"],
-                    arguments=_arguments_text(block.get("input")),
+                    arguments=arguments_text(block.get("input")),
                     id=block_id if isinstance(block_id, str) else None,
                 )
             )
@@ -274,7 +320,7 @@ def anthropic_tool_definitions(raw: Any) -> tuple[ToolDefinition, ...]:
             ToolDefinition(
                 name=item["name"],
                 description=description if isinstance(description, str) else "",
-                parameters=json.dumps(schema, sort_keys=True) if schema is not None else "",
+                parameters=schema_text(schema),
             )
         )
     return tuple(tools)

@@ -28,14 +28,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from slmscout.traces.content import MalformedRecord, openai_messages
-from slmscout.traces.reader import DATA_ERRORS, FileReader, ReadContext, fallback_id
-from slmscout.traces.record import Caller, JsonScalar, LLMCall, Message, SourceRef
-from slmscout.traces.source import MAX_LINE_BYTES, FileSample, iter_lines, open_binary
+from slmscout.traces.reader import FileReader, ReadContext, fallback_id
+from slmscout.traces.record import Caller, JsonScalar, LLMCall, Message
+from slmscout.traces.source import FileSample
+from slmscout.traces.textlog import LogRecord, RecordPairing, elapsed_ms, local_iso, local_time, log_records
 
 MAX_RECORD_CHARS = 256 * 1024 * 1024  # a request with many screenshots is large; past this it is skipped
 
@@ -61,42 +62,11 @@ _LOOP = re.compile(r"^>>> Agent loop #(\d+)")
 _CALLING = re.compile(r"^>> Calling (.+?)\s*$")
 
 
-def _local_time(text: str) -> datetime | None:
-    try:
-        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S,%f")
-    except ValueError:
-        return None
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat(timespec="milliseconds") if moment else None
-
-
-def _millis(start: datetime | None, end: datetime | None) -> float | None:
-    if start is None or end is None or end < start:
-        return None
-    return (end - start).total_seconds() * 1000.0
-
-
 def run_id(path: Path) -> str | None:
     """The run folder of ``runs/<unix_ts>/logs/cradle.log``: the session every call of the file belongs to."""
     if path.parent.name == "logs" and path.parent.parent.name:
         return path.parent.parent.name
     return None
-
-
-@dataclass
-class _Record:
-    line: int
-    time: datetime | None
-    level: str
-    parts: list[str] = field(default_factory=list)
-    size: int = 0
-    cut: bool = False
-
-    @property
-    def message(self) -> str:
-        return "\n".join(self.parts)
 
 
 @dataclass
@@ -125,60 +95,37 @@ class CradleLogReader(FileReader):
         return _CLAIM.search(sample.head) is not None
 
     def read_file(self, path: Path, ctx: ReadContext) -> Iterator[LLMCall]:
-        state = _State(self.name, path, ctx)
-        record: _Record | None = None
-        with open_binary(path) as stream:
-            for number, raw in iter_lines(stream, MAX_LINE_BYTES):
-                if raw is None:
-                    if record is not None:
-                        yield from state.take(record)
-                    record = None
-                    ctx.skip(f"line longer than {MAX_LINE_BYTES} bytes", path, str(number))
-                    continue
-                text = _ANSI.sub("", raw.decode("utf-8", errors="replace").rstrip("\r\n"))
-                header = _HEADER.match(text)
-                if header is None:
-                    if record is not None and not record.cut:
-                        record.size += len(text) + 1
-                        if record.size > MAX_RECORD_CHARS:
-                            record.cut = True
-                            record.parts.clear()
-                        else:
-                            record.parts.append(text)
-                    continue
-                if record is not None:
-                    yield from state.take(record)
-                record = None
-                if header["name"].strip() == LOGGER_NAME:  # other loggers' records are noise: read past
-                    message = header["message"]
-                    record = _Record(number, _local_time(header["time"]), header["level"], [message], len(message))
-        if record is not None:
-            yield from state.take(record)
-        yield from state.finish()
+        records = log_records(
+            path, ctx, _HEADER, _record, max_record_chars=MAX_RECORD_CHARS, clean=_strip_ansi, keep_cut_head=False
+        )
+        yield from _State(self.name, path, ctx).calls(records)
 
 
-class _State:
+def _strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def _record(number: int, header: re.Match[str]) -> LogRecord | None:
+    """A ``UAC Logger`` record; other loggers' records are noise, read past."""
+    if header["name"].strip() != LOGGER_NAME:
+        return None
+    message = header["message"]
+    return LogRecord(
+        number, local_time(header["time"], "%Y-%m-%d %H:%M:%S,%f"), header["level"], parts=[message], size=len(message)
+    )
+
+
+class _State(RecordPairing):
     """Pairing state of one log file: the caller so far and the call whose parts are still coming."""
 
     def __init__(self, reader: str, path: Path, ctx: ReadContext) -> None:
-        self.reader = reader
-        self.path = path
-        self.ctx = ctx
+        super().__init__(reader, path, ctx)
         self.session = run_id(path)
         self.step: int | None = None
         self.module: str | None = None
         self.pending: _Pending | None = None
 
-    def take(self, record: _Record) -> Iterator[LLMCall]:
-        position = str(record.line)
-        try:
-            yield from self._take(record)
-        except MalformedRecord as exc:
-            self.ctx.skip(str(exc), self.path, position)
-        except DATA_ERRORS as exc:
-            self.ctx.skip(f"unexpected record shape ({type(exc).__name__})", self.path, position)
-
-    def _take(self, record: _Record) -> Iterator[LLMCall]:
+    def _take(self, record: LogRecord) -> Iterator[LLMCall]:
         body = record.message.lstrip("\n")
         if body.startswith(UPSTREAM):
             yield from self.finish()
@@ -222,7 +169,7 @@ class _State:
         pending, self.pending = self.pending, None
         if pending is None:
             return
-        source = SourceRef(str(self.path), str(pending.line), self.reader)
+        source = self.source(pending.line)
         call_id = fallback_id(source)
         if self.session:  # every run's log is called cradle.log: the run folder keeps the ids apart
             call_id = f"{self.session}/{call_id}"
@@ -231,7 +178,7 @@ class _State:
             metadata["step"] = pending.step
         start = pending.requested or pending.logged
         end = pending.received or answered
-        latency = _millis(start, end)
+        latency = elapsed_ms(start, end)
         if latency is not None and (pending.requested is None or pending.received is None):
             metadata["latency_estimated"] = True
         if pending.model_requested and pending.model and pending.model_requested != pending.model:
@@ -246,8 +193,8 @@ class _State:
             caller=Caller(module=pending.module),
             session_id=self.session,
             latency_ms=latency,
-            started_at=_iso(start),
-            ended_at=_iso(end),
+            started_at=local_iso(start),
+            ended_at=local_iso(end),
             status="error" if failed else "ok",
             error="error_logged" if failed else None,
             metadata=metadata,

@@ -19,24 +19,17 @@ from slmscout.traces.content import (
     MalformedRecord,
     anthropic_messages,
     anthropic_tool_definitions,
+    first_text,
     loads_if_json_text,
     openai_tool_definitions,
     optional_float,
     optional_int,
     optional_str,
 )
-from slmscout.traces.litellm import (
-    AGENT_KEYS,
-    ROLE_KEYS,
-    CompletionParts,
-    anthropic_response_parts,
-    chat_completion_parts,
-    first_text,
-    prompt_messages,
-    scalar_metadata,
-)
-from slmscout.traces.reader import RecordReader, record_id
-from slmscout.traces.record import Caller, LLMCall, Message, SourceRef, ToolDefinition, Usage
+from slmscout.traces.messages import prompt_messages
+from slmscout.traces.reader import RecordReader, caller_from, record_id, scalar_metadata
+from slmscout.traces.record import LLMCall, Message, SourceRef, ToolDefinition, Usage
+from slmscout.traces.responses import CompletionParts, anthropic_response_parts, chat_completion_parts
 from slmscout.traces.timestamps import iso_utc
 
 SESSION_ID = "helicone-session-id"
@@ -133,11 +126,7 @@ class HeliconeReader(RecordReader):
                 or optional_str(record.get("request_model"))
                 or optional_str(request.get("model"))
             ),
-            caller=Caller(
-                agent=first_text([properties], AGENT_KEYS),
-                role=first_text([properties], ROLE_KEYS),
-                module=first_text([properties], (SESSION_PATH, "module", "node", "step")),
-            ),
+            caller=caller_from([properties], (SESSION_PATH, "module", "node", "step")),
             session_id=first_text([properties], (SESSION_ID, "session_id", "session")),
             usage=parts.usage or self._usage(record),
             latency_ms=optional_float(record.get("delay_ms")) or optional_float(record.get("latency")),

@@ -34,18 +34,14 @@ from pathlib import Path
 from typing import Any
 
 from slmscout.traces.content import (
-    MalformedRecord,
     anthropic_tool_calls,
+    as_mapping,
     loads_if_json_text,
     optional_float,
     optional_int,
     optional_str,
 )
-from slmscout.traces.langsmith import (
-    MAX_NESTING,
-    as_mapping,
-    as_time,
-    error_type,
+from slmscout.traces.messages import (
     looks_like_message,
     loose_content,
     loose_message,
@@ -53,15 +49,17 @@ from slmscout.traces.langsmith import (
     loose_tool_calls,
     loose_tool_definitions,
 )
-from slmscout.traces.reader import DATA_ERRORS, FileReader, ReadContext, fallback_id
+from slmscout.traces.reader import DATA_ERRORS, FileReader, ReadContext, fallback_id, skip_reason
 from slmscout.traces.record import Caller, JsonScalar, LLMCall, Message, SourceRef, ToolCall, ToolDefinition, Usage
+from slmscout.traces.responses import exception_type
 from slmscout.traces.source import FileSample, RawRecord, Skip, iter_records
-from slmscout.traces.timestamps import iso_utc, latency_ms
+from slmscout.traces.timestamps import as_time, iso_utc, latency_ms
 
 OBSERVATION_TYPES = frozenset(
     {"GENERATION", "SPAN", "EVENT", "AGENT", "TOOL", "CHAIN", "RETRIEVER", "EVALUATOR", "EMBEDDING", "GUARDRAIL"}
 )
 _AGENT_METADATA_KEYS = ("agent", "agent_name", "agentName", "langgraph_node")
+MAX_NESTING = 32  # parent links walked at most this deep
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,10 +366,8 @@ class _LangfuseReader(FileReader):
                 continue  # spans, agents, tools, events: context for the caller, not calls
             try:
                 yield self.convert(record, SourceRef(str(path), position, self.name), nodes, trace)
-            except MalformedRecord as exc:
-                ctx.skip(str(exc), path, position)
             except DATA_ERRORS as exc:
-                ctx.skip(f"unexpected record shape ({type(exc).__name__})", path, position)
+                ctx.skip(skip_reason(exc), path, position)
 
     def _caller(self, record: Mapping[str, Any], nodes: Mapping[str, _Node], trace_name: str | None) -> Caller:
         agent = nearest_span = None
@@ -440,7 +436,7 @@ class _LangfuseReader(FileReader):
             started_at=iso_utc(start),
             ended_at=iso_utc(end),
             status="error" if failed else "ok",
-            error=error_type(record.get(f.status_message)) if failed else None,
+            error=exception_type(record.get(f.status_message)) if failed else None,
             metadata={k: v for k, v in facts.items() if v is not None},
         )
 

@@ -15,252 +15,43 @@ traced it:
 Other runs (chains, tools, retrievers) give no call; they name the caller of the llm runs below them, so the
 reader reads a file twice: first the id, name, type and parent of every run, then the llm runs.
 
-The message helpers here (``loose_message`` and friends) accept LangChain, OpenAI and Anthropic message shapes
-alike; the Langfuse reader uses them too.
+Messages are read by the ``messages`` helpers (``loose_message`` and friends), which accept LangChain, OpenAI
+and Anthropic shapes alike.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from slmscout.traces.content import (
     MalformedRecord,
-    anthropic_content_text,
-    anthropic_tool_calls,
     anthropic_usage,
-    content_text,
+    as_mapping,
+    first_str,
     loads_if_json_text,
     optional_float,
     optional_int,
     optional_str,
 )
-from slmscout.traces.reader import DATA_ERRORS, FileReader, ReadContext, fallback_id
-from slmscout.traces.record import Caller, JsonScalar, LLMCall, Message, SourceRef, ToolCall, ToolDefinition, Usage
+from slmscout.traces.messages import (
+    lc_unwrap,
+    loose_content,
+    loose_message,
+    loose_messages,
+    loose_tool_calls,
+    loose_tool_definitions,
+)
+from slmscout.traces.reader import DATA_ERRORS, FileReader, ReadContext, fallback_id, skip_reason
+from slmscout.traces.record import Caller, JsonScalar, LLMCall, Message, SourceRef, ToolCall, Usage
+from slmscout.traces.responses import exception_type
 from slmscout.traces.source import FileSample, RawRecord, Skip, iter_records
-from slmscout.traces.timestamps import iso_utc, latency_ms
+from slmscout.traces.timestamps import as_time, iso_utc, latency_ms
 
 MAX_NESTING = 32  # child_runs nesting followed, and parent links walked, at most this deep
-
-# --- Messages in LangChain, OpenAI and Anthropic shapes ---------------------------------------------------------
-
-# LangChain message classes (the last element of a serialized ``id``) and ``type`` values, as chat roles.
-_LC_CLASS_ROLES = {
-    "HumanMessage": "user",
-    "SystemMessage": "system",
-    "AIMessage": "assistant",
-    "ToolMessage": "tool",
-    "FunctionMessage": "function",
-    "RemoveMessage": "remove",
-}
-_TYPE_ROLES = {
-    "human": "user",
-    "user": "user",
-    "ai": "assistant",
-    "assistant": "assistant",
-    "system": "system",
-    "developer": "developer",
-    "tool": "tool",
-    "function": "function",
-}
-_TOOL_CALL_PART_TYPES = ("tool_use", "tool-call", "tool_call")
-_TOOL_RESULT_PART_TYPES = ("tool_result", "tool-result")
-
-
-def looks_like_message(item: Any) -> bool:
-    """A chat message in one of the shapes ``loose_message`` reads (not a content part such as ``{type: text}``)."""
-    if not isinstance(item, Mapping):
-        return False
-    if item.get("lc") == 1 or isinstance(item.get("role"), str):
-        return True
-    return isinstance(item.get("type"), str) and item["type"] in _TYPE_ROLES and "content" in item
-
-
-def lc_unwrap(raw: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
-    """The class name and constructor kwargs of a LangChain-serialized object, or ``("", raw)`` for a plain dict."""
-    if raw.get("lc") == 1 and raw.get("type") == "constructor" and isinstance(raw.get("kwargs"), Mapping):
-        ident = raw.get("id")
-        name = ident[-1] if isinstance(ident, list) and ident and isinstance(ident[-1], str) else ""
-        return name, raw["kwargs"]
-    return "", raw
-
-
-def _role(class_name: str, body: Mapping[str, Any]) -> str:
-    base = class_name.removesuffix("Chunk")
-    if base in _LC_CLASS_ROLES:
-        return _LC_CLASS_ROLES[base]
-    role = body.get("role")
-    if isinstance(role, str) and role:
-        return role
-    kind = body.get("type")
-    if isinstance(kind, str) and kind in _TYPE_ROLES:
-        return _TYPE_ROLES[kind]
-    raise MalformedRecord("a message has no role")
-
-
-def _arguments_text(arguments: Any) -> str:
-    if arguments is None:
-        return ""
-    if isinstance(arguments, str):
-        return arguments
-    return json.dumps(arguments, sort_keys=True, ensure_ascii=False, default=str)
-
-
-def loose_content(content: Any) -> str:
-    """Text of message content: a string, OpenAI parts, Anthropic blocks or LangChain content blocks. Tool-call
-    parts are left out (they become tool calls); images and files become a placeholder and a hash."""
-    if not isinstance(content, list):
-        if isinstance(content, Mapping) and content.get("type") in _TOOL_CALL_PART_TYPES:
-            return ""
-        return content_text(content)
-    texts = []
-    for part in content:
-        kind = part.get("type") if isinstance(part, Mapping) else None
-        if kind in _TOOL_CALL_PART_TYPES:
-            continue
-        text = anthropic_content_text([part]) if kind in _TOOL_RESULT_PART_TYPES else content_text([part])
-        if text:
-            texts.append(text)
-    return "\n".join(texts)
-
-
-def loose_tool_calls(raw: Any) -> tuple[ToolCall, ...]:
-    """Tool calls in any common shape: OpenAI ``{id, function: {name, arguments}}``, LangChain ``{name, args, id}``,
-    flat ``{name, arguments}``, Anthropic ``{type: tool_use, name, input}``; entries without a name are left out."""
-    raw = loads_if_json_text(raw)
-    if isinstance(raw, Mapping):
-        raw = [raw]
-    if not isinstance(raw, list):
-        return ()
-    calls = []
-    for item in raw:
-        item = loads_if_json_text(item)
-        if not isinstance(item, Mapping):
-            continue
-        function = item.get("function")
-        body = function if isinstance(function, Mapping) else item
-        name = body.get("name") or item.get("toolName")
-        if not isinstance(name, str) or not name:
-            continue
-        arguments = next((body[k] for k in ("arguments", "args", "input") if k in body), None)
-        call_id = next((item[k] for k in ("id", "toolCallId", "call_id") if isinstance(item.get(k), str)), None)
-        calls.append(ToolCall(name=name, arguments=_arguments_text(arguments), id=call_id or None))
-    return tuple(calls)
-
-
-def _message_tool_calls(body: Mapping[str, Any]) -> tuple[ToolCall, ...]:
-    calls = loose_tool_calls(body.get("tool_calls"))
-    if not calls:
-        extra = body.get("additional_kwargs")
-        if isinstance(extra, Mapping):
-            calls = loose_tool_calls(extra.get("tool_calls")) or loose_tool_calls(extra.get("function_call"))
-    if not calls:
-        calls = loose_tool_calls(body.get("function_call"))
-    if not calls:
-        calls = anthropic_tool_calls(body.get("content"))
-    return calls
-
-
-def loose_message(raw: Any) -> Message:
-    """One message: LangChain-serialized, a LangChain message dump (``{type: "human", content}``), OpenAI
-    ``{role, content, tool_calls}`` or Anthropic ``{role, content: [blocks]}``."""
-    raw = loads_if_json_text(raw)
-    if not isinstance(raw, Mapping):
-        raise MalformedRecord("a message is not an object")
-    class_name, body = lc_unwrap(raw)
-    role = _role(class_name, body)
-    name = body.get("name")
-    tool_call_id = body.get("tool_call_id")
-    return Message(
-        role=role,
-        content=loose_content(body.get("content")),
-        tool_calls=_message_tool_calls(body),
-        name=name if isinstance(name, str) and name else None,
-        tool_call_id=tool_call_id if isinstance(tool_call_id, str) and tool_call_id else None,
-    )
-
-
-def loose_messages(raw: Any) -> tuple[Message, ...]:
-    raw = loads_if_json_text(raw)
-    if not isinstance(raw, list):
-        raise MalformedRecord("messages is not a list")
-    return tuple(loose_message(m) for m in raw)
-
-
-def _schema_text(schema: Any) -> str:
-    schema = loads_if_json_text(schema)
-    if schema is None or schema == "":
-        return ""
-    if isinstance(schema, str):
-        return schema
-    return json.dumps(schema, sort_keys=True, default=str)
-
-
-def _tool_definition(item: Any, name: Any = None) -> ToolDefinition | None:
-    item = loads_if_json_text(item)
-    if not isinstance(item, Mapping):
-        return None
-    function = item.get("function")
-    body = function if isinstance(function, Mapping) else item
-    name = body.get("name") or name
-    if not isinstance(name, str) or not name:
-        return None
-    description = body.get("description")
-    schema = next(
-        (body[k] for k in ("parameters", "input_schema", "inputSchema", "parameters_json_schema") if k in body), None
-    )
-    return ToolDefinition(
-        name=name, description=description if isinstance(description, str) else "", parameters=_schema_text(schema)
-    )
-
-
-def loose_tool_definitions(raw: Any) -> tuple[ToolDefinition, ...]:
-    """Tools offered to the model: OpenAI ``[{type: function, function: {...}}]``, flat ``[{name, description,
-    parameters}]``, Anthropic ``[{name, input_schema}]`` or a ``{name: definition}`` map; nameless entries are
-    left out."""
-    raw = loads_if_json_text(raw)
-    if isinstance(raw, Mapping):
-        found = (_tool_definition(v, k) for k, v in raw.items())
-    elif isinstance(raw, list):
-        found = (_tool_definition(v) for v in raw)
-    else:
-        return ()
-    return tuple(t for t in found if t is not None)
-
-
-_ERROR_TYPE = re.compile(r"\s*([A-Za-z_][\w.]{0,120})\s*[(:]")
-
-
-def error_type(text: Any) -> str:
-    """A short error type from an error text (``"RateLimitError('...')"`` → ``RateLimitError``), never its body."""
-    if isinstance(text, str):
-        match = _ERROR_TYPE.match(text)
-        if match and re.search(r"(Error|Exception|Exceeded|Timeout|Interrupt|Cancelled)$", match.group(1)):
-            return match.group(1).rsplit(".", 1)[-1]
-    return "error"
-
-
-def as_time(value: Any) -> Any:
-    """A timestamp as text: Parquet exports give datetimes (naive ones are UTC, as the exports write UTC)."""
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
-    return value
-
-
-def as_mapping(value: Any) -> Mapping[str, Any]:
-    """A mapping, also from JSON text or a list of key/value pairs (a Parquet map); empty otherwise."""
-    value = loads_if_json_text(value)
-    if isinstance(value, Mapping):
-        return value
-    if isinstance(value, list) and value and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in value):
-        return {str(k): v for k, v in value}
-    return {}
-
 
 # --- LangSmith runs ---------------------------------------------------------------------------------------------
 
@@ -317,19 +108,25 @@ def _iter_runs(path: Path) -> Iterator[tuple[str, Any] | Skip]:
             yield item
 
 
+def _usage_with_details(counts: Mapping[str, Any], input_key: str, output_key: str, details: Any) -> Usage:
+    """Input and output counts, and the LangChain token details ``{cache_read, cache_creation}`` that are parts of
+    the input count."""
+    found = as_mapping(details)
+    return Usage(
+        input_tokens=optional_int(counts.get(input_key)),
+        output_tokens=optional_int(counts.get(output_key)),
+        cache_read_tokens=optional_int(found.get("cache_read")),
+        cache_write_tokens=optional_int(found.get("cache_creation")),
+    )
+
+
 def _usage_metadata(raw: Any) -> Usage | None:
     """LangChain ``usage_metadata``: ``input_tokens`` is already the sum of all input token types (cache
     included); ``input_token_details{cache_read, cache_creation}`` are parts of it."""
     raw = as_mapping(raw)
     if not raw or not any(k in raw for k in ("input_tokens", "output_tokens")):
         return None
-    details = as_mapping(raw.get("input_token_details"))
-    return Usage(
-        input_tokens=optional_int(raw.get("input_tokens")),
-        output_tokens=optional_int(raw.get("output_tokens")),
-        cache_read_tokens=optional_int(details.get("cache_read")),
-        cache_write_tokens=optional_int(details.get("cache_creation")),
-    )
+    return _usage_with_details(raw, "input_tokens", "output_tokens", raw.get("input_token_details"))
 
 
 def _provider_usage(raw: Any) -> Usage | None:
@@ -352,13 +149,7 @@ def _run_usage(run: Mapping[str, Any]) -> Usage | None:
     """The run's own token columns, filled by LangSmith from what was reported (or by its own count)."""
     if run.get("prompt_tokens") is None and run.get("completion_tokens") is None:
         return None
-    details = as_mapping(run.get("prompt_token_details"))
-    return Usage(
-        input_tokens=optional_int(run.get("prompt_tokens")),
-        output_tokens=optional_int(run.get("completion_tokens")),
-        cache_read_tokens=optional_int(details.get("cache_read")),
-        cache_write_tokens=optional_int(details.get("cache_creation")),
-    )
+    return _usage_with_details(run, "prompt_tokens", "completion_tokens", run.get("prompt_token_details"))
 
 
 @dataclass
@@ -508,8 +299,7 @@ def convert_run(run: Mapping[str, Any], source: SourceRef, nodes: Mapping[str, _
     )
     tools = loose_tool_definitions(inputs.get("tools") or invocation.get("tools") or invocation.get("functions"))
     failed = bool(run.get("error")) or run.get("status") == "error"
-    threads = (optional_str(metadata.get(k)) for k in ("thread_id", "session_id", "conversation_id"))
-    session = next((t for t in threads if t), None)
+    session = first_str(metadata, "thread_id", "session_id", "conversation_id")
     facts: dict[str, JsonScalar] = {
         "trace_id": optional_str(run.get("trace_id")),
         "parent_run_id": _parent_id(run),
@@ -535,7 +325,7 @@ def convert_run(run: Mapping[str, Any], source: SourceRef, nodes: Mapping[str, _
         started_at=iso_utc(start),
         ended_at=iso_utc(end),
         status="error" if failed else "ok",
-        error=error_type(run.get("error")) if failed else None,
+        error=exception_type(run.get("error")) if failed else None,
         metadata={k: v for k, v in facts.items() if v is not None},
     )
 
@@ -585,7 +375,5 @@ class LangSmithReader(FileReader):
                 continue  # chains, tools, retrievers: context for the caller, not calls
             try:
                 yield convert_run(run, SourceRef(str(path), position, self.name), nodes)
-            except MalformedRecord as exc:
-                ctx.skip(str(exc), path, position)
             except DATA_ERRORS as exc:
-                ctx.skip(f"unexpected record shape ({type(exc).__name__})", path, position)
+                ctx.skip(skip_reason(exc), path, position)

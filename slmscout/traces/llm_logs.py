@@ -34,10 +34,18 @@ from slmscout.traces.content import (
     optional_int,
     optional_str,
 )
-from slmscout.traces.litellm import prompt_messages, scalar_metadata
-from slmscout.traces.reader import DATA_ERRORS, FileReader, ReadContext, fallback_id
+from slmscout.traces.messages import prompt_messages
+from slmscout.traces.reader import (
+    DATA_ERRORS,
+    FileReader,
+    ReadContext,
+    fallback_id,
+    open_database,
+    scalar_metadata,
+    skip_reason,
+)
 from slmscout.traces.record import LLMCall, Message, SourceRef, ToolCall, ToolDefinition, Usage
-from slmscout.traces.source import FileSample
+from slmscout.traces.source import FileSample, connect_read_only, table_columns, table_names
 from slmscout.traces.timestamps import iso_utc, parse_timestamp
 
 LOG_TABLES = ("responses", "responses_archive", "logs", "log")
@@ -105,27 +113,6 @@ SIDE_QUERIES = (
         "SELECT response_id, name, output, tool_call_id FROM tool_results ORDER BY response_id, id",
     ),
 )
-
-
-def _text(data: bytes) -> str:
-    return data.decode("utf-8", errors="replace")
-
-
-def connect_read_only(path: Path) -> sqlite3.Connection:
-    """A read-only connection whose text never fails to decode (invalid UTF-8 is replaced)."""
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    db.text_factory = _text
-    return db
-
-
-def table_names(db: sqlite3.Connection) -> set[str]:
-    return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-
-def table_columns(db: sqlite3.Connection, table: str) -> list[str]:
-    """Column names of ``table`` (a name taken from ``sqlite_master`` or a fixed list, quoted)."""
-    quoted = table.replace('"', '""')
-    return [str(row[1]) for row in db.execute(f'PRAGMA table_info("{quoted}")')]
 
 
 def _log_tables(db: sqlite3.Connection) -> tuple[set[str], list[tuple[str, list[str]]]]:
@@ -405,10 +392,8 @@ class LlmLogsReader(FileReader):
             db.close()
 
     def read_file(self, path: Path, ctx: ReadContext) -> Iterator[LLMCall]:
-        try:
-            db = connect_read_only(path)
-        except sqlite3.Error:
-            ctx.skip("database cannot be opened", path, "1")
+        db = open_database(path, ctx)
+        if db is None:
             return
         try:
             try:
@@ -429,10 +414,8 @@ class LlmLogsReader(FileReader):
             for position, row, groups in table.rows():
                 try:
                     yield table.convert(row, groups, SourceRef(str(path), position, self.name))
-                except MalformedRecord as exc:
-                    ctx.skip(str(exc), path, position)
                 except ROW_ERRORS as exc:
-                    ctx.skip(f"unexpected row shape ({type(exc).__name__})", path, position)
+                    ctx.skip(skip_reason(exc, "row"), path, position)
         except sqlite3.Error:
             ctx.skip("database cannot be read to its end", path, position)
 

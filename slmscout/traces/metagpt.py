@@ -25,22 +25,16 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from slmscout.traces.content import MalformedRecord, openai_messages
-from slmscout.traces.reader import DATA_ERRORS, FileReader, ReadContext, fallback_id
+from slmscout.traces.reader import DATA_ERRORS, FileReader, ReadContext, fallback_id, skip_reason
 from slmscout.traces.record import Caller, JsonScalar, LLMCall, Message, SourceRef, Usage
-from slmscout.traces.source import (
-    MAX_LINE_BYTES,
-    FileSample,
-    RawRecord,
-    iter_json_records,
-    iter_lines,
-    open_binary,
-)
+from slmscout.traces.source import FileSample, RawRecord, iter_json_records
+from slmscout.traces.textlog import LogRecord, RecordPairing, elapsed_ms, local_iso, local_time, log_records
 
 MAX_PROMPT_REPR_CHARS = 8 * 1024 * 1024  # a larger prompt repr is skipped rather than parsed
 MAX_RECORD_CHARS = 64 * 1024 * 1024  # a log record (raw output) growing past this is cut and flagged
@@ -63,35 +57,6 @@ _RAW_OUTPUT = "llm raw output:"
 _FAILED_ATTEMPT = "Finished call to '"
 
 
-def _local_time(text: str) -> datetime | None:
-    try:
-        return datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f")
-    except ValueError:
-        return None
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat(timespec="milliseconds") if moment else None
-
-
-@dataclass
-class _Record:
-    """One loguru record: its header fields and the message, continuation lines included."""
-
-    line: int
-    time: datetime | None
-    level: str
-    module: str
-    function: str
-    parts: list[str] = field(default_factory=list)
-    size: int = 0
-    cut: bool = False  # grew past MAX_RECORD_CHARS: the rest of its lines were dropped
-
-    @property
-    def message(self) -> str:
-        return "\n".join(self.parts)
-
-
 @dataclass
 class _Pending:
     """A call being put together: its prompt and whatever has been paired with it so far."""
@@ -110,15 +75,30 @@ class _Pending:
     response_cut: bool = False
 
 
-def _kept(record: _Record) -> bool:
+def _kept(module: str, function: str) -> bool:
     """Whether a record matters to the calls (its text is kept); other records are read past."""
-    if record.function == "aask":
-        return record.module == "metagpt.provider.base_llm"
-    if record.function == "_aask_v1":
-        return record.module.endswith("action_node")
-    if record.function.endswith("update_cost"):
-        return record.module.endswith("cost_manager")
-    return record.function in ("_act", "log_it")
+    if function == "aask":
+        return module == "metagpt.provider.base_llm"
+    if function == "_aask_v1":
+        return module.endswith("action_node")
+    if function.endswith("update_cost"):
+        return module.endswith("cost_manager")
+    return function in ("_act", "log_it")
+
+
+def _record(number: int, header: re.Match[str]) -> LogRecord | None:
+    """A loguru record that matters to the calls; None for the others, read past."""
+    if not _kept(header["module"], header["function"]):
+        return None
+    return LogRecord(
+        line=number,
+        time=local_time(header["time"], "%Y-%m-%d %H:%M:%S.%f"),
+        level=header["level"],
+        module=header["module"],
+        function=header["function"],
+        parts=[header["message"]],
+        size=len(header["message"]),
+    )
 
 
 def _parse_prompt(text: str) -> tuple[Message, ...]:
@@ -145,66 +125,19 @@ class MetaGPTLogReader(FileReader):
         return _METAGPT_HEADER.search(sample.head) is not None
 
     def read_file(self, path: Path, ctx: ReadContext) -> Iterator[LLMCall]:
-        state = _State(self.name, path, ctx)
-        record: _Record | None = None
-        with open_binary(path) as stream:
-            for number, raw in iter_lines(stream, MAX_LINE_BYTES):
-                if raw is None:
-                    # what the line was cannot be known: the record before it ends, the lines after it up to the
-                    # next header are read past
-                    if record is not None:
-                        yield from state.take(record)
-                    record = None
-                    ctx.skip(f"line longer than {MAX_LINE_BYTES} bytes", path, str(number))
-                    continue
-                text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-                header = _HEADER.match(text)
-                if header is None:
-                    if record is not None and _kept(record) and not record.cut:
-                        record.size += len(text) + 1
-                        if record.size > MAX_RECORD_CHARS:
-                            record.cut = True
-                        else:
-                            record.parts.append(text)
-                    continue
-                if record is not None:
-                    yield from state.take(record)
-                record = _Record(
-                    line=number,
-                    time=_local_time(header["time"]),
-                    level=header["level"],
-                    module=header["module"],
-                    function=header["function"],
-                    parts=[header["message"]],
-                    size=len(header["message"]),
-                )
-        if record is not None:
-            yield from state.take(record)
-        yield from state.finish()
+        records = log_records(path, ctx, _HEADER, _record, max_record_chars=MAX_RECORD_CHARS)
+        yield from _State(self.name, path, ctx).calls(records)
 
 
-class _State:
+class _State(RecordPairing):
     """The pairing state of one log file."""
 
     def __init__(self, reader: str, path: Path, ctx: ReadContext) -> None:
-        self.reader = reader
-        self.path = path
-        self.ctx = ctx
+        super().__init__(reader, path, ctx)
         self.caller = Caller()
         self.pending: _Pending | None = None
 
-    def take(self, record: _Record) -> Iterator[LLMCall]:
-        if not _kept(record):
-            return
-        position = str(record.line)
-        try:
-            yield from self._take(record)
-        except MalformedRecord as exc:
-            self.ctx.skip(str(exc), self.path, position)
-        except DATA_ERRORS as exc:
-            self.ctx.skip(f"unexpected record shape ({type(exc).__name__})", self.path, position)
-
-    def _take(self, record: _Record) -> Iterator[LLMCall]:
+    def _take(self, record: LogRecord) -> Iterator[LLMCall]:
         message = record.message
         if record.function == "aask":
             yield from self.finish()
@@ -236,7 +169,7 @@ class _State:
                 pending.responded = record.time
                 yield from self.finish()
 
-    def _cost(self, record: _Record, message: str) -> None:
+    def _cost(self, record: LogRecord, message: str) -> None:
         pending = self.pending
         if pending is None or pending.costed is not None:
             return  # a call logged no prompt (aask_code, embeddings): its cost belongs to no call read here
@@ -257,11 +190,9 @@ class _State:
         pending, self.pending = self.pending, None
         if pending is None:
             return
-        source = SourceRef(str(self.path), str(pending.line), self.reader)
+        source = self.source(pending.line)
         ended = pending.costed or pending.responded
-        latency = None
-        if pending.started and ended and ended >= pending.started:
-            latency = (ended - pending.started).total_seconds() * 1000.0
+        latency = elapsed_ms(pending.started, ended)
         metadata: dict[str, JsonScalar] = {}
         if latency is not None:
             metadata["latency_estimated"] = True
@@ -278,8 +209,8 @@ class _State:
             caller=pending.caller,
             usage=pending.usage,
             latency_ms=latency,
-            started_at=_iso(pending.started),
-            ended_at=_iso(ended),
+            started_at=local_iso(pending.started),
+            ended_at=local_iso(ended),
             status="error" if pending.failed else "ok",
             error="attempt_failed" if pending.failed else None,
             metadata=metadata,
@@ -377,10 +308,8 @@ class MetaGPTCacheReader(FileReader):
                 position = f"key {index}"
                 try:
                     yield self._call(key, value, SourceRef(str(path), position, self.name))
-                except MalformedRecord as exc:
-                    ctx.skip(str(exc), path, position)
                 except DATA_ERRORS as exc:
-                    ctx.skip(f"unexpected record shape ({type(exc).__name__})", path, position)
+                    ctx.skip(skip_reason(exc), path, position)
 
     def _call(self, key: Any, value: Any, source: SourceRef) -> LLMCall:
         if not isinstance(key, str) or not key:

@@ -37,9 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from slmscout.traces.content import MalformedRecord, loads_if_json_text, optional_int, optional_str
-from slmscout.traces.openai_chat import ChatRequest, ChatResult, chat_request, chat_response, error_type
-from slmscout.traces.reader import DATA_ERRORS, ReadContext, TraceReader
+from slmscout.traces.openai_chat import ChatRequest, ChatResult, chat_call, chat_request, chat_response
+from slmscout.traces.reader import DATA_ERRORS, ReadContext, TraceReader, skip_reason
 from slmscout.traces.record import JsonScalar, LLMCall, Message, SourceRef
+from slmscout.traces.responses import error_type
 from slmscout.traces.source import FileSample, RawRecord, Skip, iter_records
 
 _IO_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error)
@@ -206,13 +207,9 @@ class OpenAIBatchReader(TraceReader):
         seen_here.add(custom_id)
         try:
             request = _input_request(record)
-        except MalformedRecord as exc:
-            unread.add(custom_id)
-            ctx.skip(str(exc), path, position)
-            return
         except DATA_ERRORS as exc:
             unread.add(custom_id)
-            ctx.skip(f"unexpected record shape ({type(exc).__name__})", path, position)
+            ctx.skip(skip_reason(exc), path, position)
             return
         pending.setdefault(custom_id, []).append(_Pending(path, position, request))
 
@@ -269,33 +266,13 @@ class OpenAIBatchReader(TraceReader):
         extra: dict[str, JsonScalar] = {"batch_output": f"{path.name}:{position}"}
         try:
             result, status_code = _outcome(record)
-        except MalformedRecord as exc:
-            ctx.skip(str(exc), path, position)  # the prompt is still known: a call with no response
-            result, status_code, extra["batch_output"] = ChatResult(), None, "unreadable"
         except DATA_ERRORS as exc:
-            ctx.skip(f"unexpected record shape ({type(exc).__name__})", path, position)
+            ctx.skip(skip_reason(exc), path, position)  # the prompt is still known: a call with no response
             result, status_code, extra["batch_output"] = ChatResult(), None, "unreadable"
         if status_code is not None:
             extra["http_status"] = status_code
         return self._call(custom_id, match, result, extra)
 
     def _call(self, custom_id: str, item: _Pending, result: ChatResult, extra: dict[str, JsonScalar]) -> LLMCall:
-        request = item.request
-        model = result.model or request.model
-        metadata: dict[str, JsonScalar] = {**request.metadata, **result.metadata, **extra}
-        if request.model and model != request.model:
-            metadata["requested_model"] = request.model
-        return LLMCall(
-            call_id=custom_id,
-            source=SourceRef(str(item.path), item.position, self.name),
-            messages=request.messages,
-            response=result.text,
-            response_tool_calls=result.tool_calls,
-            tools=request.tools,
-            model=model,
-            usage=result.usage,
-            started_at=result.started_at,
-            status=result.status,
-            error=result.error,
-            metadata=metadata,
-        )
+        source = SourceRef(str(item.path), item.position, self.name)
+        return chat_call(item.request, result, source, custom_id, extra=extra)

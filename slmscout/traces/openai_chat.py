@@ -11,41 +11,30 @@ Optional record keys beside ``request`` and ``response``: ``id`` (or ``custom_id
 (or ``duration_ms``), ``started_at`` (or ``start_time`` / ``timestamp``), ``ended_at`` (or ``end_time``), and
 ``error`` (a failure logged instead of a response).
 
-``chat_request`` and ``chat_response`` are shared with the OpenAI Batch reader, whose lines carry the same bodies.
+``chat_request``, ``chat_response`` and ``chat_call`` are shared with the OpenAI Batch reader, whose lines carry the
+same bodies.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeGuard
 
 from slmscout.traces.content import (
     MalformedRecord,
+    arguments_text,
     content_text,
     loads_if_json_text,
-    optional_float,
     optional_int,
     optional_str,
+    schema_text,
 )
-from slmscout.traces.reader import RecordReader, fallback_id
-from slmscout.traces.record import (
-    CallStatus,
-    JsonScalar,
-    LLMCall,
-    Message,
-    SourceRef,
-    ToolCall,
-    ToolDefinition,
-    Usage,
-)
-from slmscout.traces.timestamps import iso_utc, latency_ms
-
-_HTTP_STATUS_TEXT = re.compile(r"(?:Error code|status(?: code)?)[:= ]\s*([1-5]\d\d)\b", re.IGNORECASE)
-MAX_ERROR_TYPE_CHARS = 64
-
+from slmscout.traces.messages import sampling_metadata
+from slmscout.traces.reader import NO_TIMING, RecordReader, Timing, record_call_id, record_timing
+from slmscout.traces.record import CallStatus, JsonScalar, LLMCall, Message, SourceRef, ToolCall, ToolDefinition, Usage
+from slmscout.traces.responses import error_type
+from slmscout.traces.timestamps import iso_utc
 
 # --- request --------------------------------------------------------------------------------------------------
 
@@ -62,14 +51,6 @@ class ChatRequest:
 
 def _is_list(value: Any) -> TypeGuard[Sequence[Any]]:
     return isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray))
-
-
-def _arguments_text(arguments: Any) -> str:
-    if arguments is None:
-        return ""
-    if isinstance(arguments, str):
-        return arguments
-    return json.dumps(arguments, sort_keys=True, ensure_ascii=False)
 
 
 def _message_text(content: Any) -> str:
@@ -104,9 +85,9 @@ def chat_tool_calls(raw: Any, function_call: Any = None) -> tuple[ToolCall, ...]
                 name, arguments = function.get("name"), function.get("arguments")
             if not isinstance(name, str) or not name:
                 raise MalformedRecord("a tool call has no name")
-            calls.append(ToolCall(name, _arguments_text(arguments), call_id if isinstance(call_id, str) else None))
+            calls.append(ToolCall(name, arguments_text(arguments), call_id if isinstance(call_id, str) else None))
     if isinstance(function_call, Mapping) and isinstance(function_call.get("name"), str):
-        calls.append(ToolCall(function_call["name"], _arguments_text(function_call.get("arguments"))))
+        calls.append(ToolCall(function_call["name"], arguments_text(function_call.get("arguments"))))
     return tuple(calls)
 
 
@@ -127,10 +108,6 @@ def chat_message(raw: Any) -> Message:
         name=name if isinstance(name, str) else None,
         tool_call_id=tool_call_id if isinstance(tool_call_id, str) else None,
     )
-
-
-def _schema_text(schema: Any) -> str:
-    return json.dumps(schema, sort_keys=True) if schema is not None else ""
 
 
 def chat_tool_definitions(tools: Any, functions: Any = None) -> tuple[ToolDefinition, ...]:
@@ -155,20 +132,12 @@ def chat_tool_definitions(tools: Any, functions: Any = None) -> tuple[ToolDefini
             name, description = spec.get("name"), spec.get("description")
             if not isinstance(name, str) or not name:
                 raise MalformedRecord("a tool definition has no name")
-            out.append(ToolDefinition(name, description if isinstance(description, str) else "", _schema_text(schema)))
+            out.append(ToolDefinition(name, description if isinstance(description, str) else "", schema_text(schema)))
     return tuple(out)
 
 
 def _request_metadata(request: Mapping[str, Any]) -> dict[str, JsonScalar]:
-    meta: dict[str, JsonScalar] = {}
-    max_tokens = optional_int(request.get("max_completion_tokens"))
-    if max_tokens is None:
-        max_tokens = optional_int(request.get("max_tokens"))
-    if max_tokens is not None:
-        meta["max_tokens"] = max_tokens
-    temperature = request.get("temperature")
-    if isinstance(temperature, (int, float)) and not isinstance(temperature, bool):
-        meta["temperature"] = optional_float(temperature)
+    meta = sampling_metadata(request, ("max_completion_tokens", "max_tokens"))
     response_format = request.get("response_format")
     if isinstance(response_format, Mapping) and isinstance(response_format.get("type"), str):
         meta["response_format"] = response_format["type"]
@@ -212,30 +181,6 @@ class ChatResult:
     response_id: str | None = None
     started_at: str | None = None
     metadata: Mapping[str, JsonScalar] = field(default_factory=dict)
-
-
-def _short(text: str) -> str:
-    return text[:MAX_ERROR_TYPE_CHARS]
-
-
-def error_type(error: Any) -> str:
-    """A short error type, never a message body: ``code`` or ``type`` of an error object, the HTTP status named in
-    an error text, else ``"error"``."""
-    if isinstance(error, Mapping):
-        for key in ("code", "type"):
-            value = error.get(key)
-            if isinstance(value, str) and value:
-                return _short(value)
-            if isinstance(value, int) and not isinstance(value, bool):
-                return f"http_{value}" if 100 <= value <= 599 else str(value)
-        inner = error.get("error")
-        if isinstance(inner, Mapping):
-            return error_type(inner)
-    if isinstance(error, str):
-        match = _HTTP_STATUS_TEXT.search(error[:200])
-        if match:
-            return f"http_{match.group(1)}"
-    return "error"
 
 
 def chat_usage(raw: Any) -> tuple[Usage | None, int | None]:
@@ -315,37 +260,45 @@ def chat_response(response: Any) -> ChatResult:
     )
 
 
-# --- the reader -----------------------------------------------------------------------------------------------
+# --- request and response joined -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Timing:
-    started_at: str | None = None
-    ended_at: str | None = None
-    latency_ms: float | None = None
-
-
-def record_timing(record: Mapping[str, Any]) -> Timing:
-    """Start, end and latency a request/response dump may carry beside the two bodies."""
-    start = next((record[k] for k in ("started_at", "start_time", "timestamp") if record.get(k) is not None), None)
-    end = next((record[k] for k in ("ended_at", "end_time") if record.get(k) is not None), None)
-    latency = next(
-        (optional_float(record[k]) for k in ("latency_ms", "duration_ms") if record.get(k) is not None), None
+def chat_call(
+    request: ChatRequest,
+    result: ChatResult,
+    source: SourceRef,
+    call_id: str,
+    *,
+    session_id: str | None = None,
+    timing: Timing = NO_TIMING,
+    extra: Mapping[str, JsonScalar] | None = None,
+) -> LLMCall:
+    """The call a request and its result make: the model that answered (the one asked for kept in metadata when
+    it differs), request and result metadata, then ``extra``."""
+    model = result.model or request.model
+    metadata: dict[str, JsonScalar] = {**request.metadata, **result.metadata, **(extra or {})}
+    if request.model and model != request.model:
+        metadata["requested_model"] = request.model
+    return LLMCall(
+        call_id=call_id,
+        source=source,
+        messages=request.messages,
+        response=result.text,
+        response_tool_calls=result.tool_calls,
+        tools=request.tools,
+        model=model,
+        session_id=session_id,
+        usage=result.usage,
+        latency_ms=timing.latency_ms,
+        started_at=timing.started_at or result.started_at,
+        ended_at=timing.ended_at,
+        status=result.status,
+        error=result.error,
+        metadata=metadata,
     )
-    if latency is not None and latency < 0:
-        latency = None
-    if latency is None:
-        latency = latency_ms(start, end)
-    return Timing(iso_utc(start), iso_utc(end), latency)
 
 
-def record_call_id(record: Mapping[str, Any], source: SourceRef, response_id: str | None) -> str:
-    """The record's own ``id`` (or ``custom_id``), else the response id, else file name and position."""
-    for key in ("id", "custom_id"):
-        value = optional_str(record.get(key))
-        if value:
-            return value
-    return response_id or fallback_id(source)
+# --- the reader -----------------------------------------------------------------------------------------------
 
 
 class OpenAIChatReader(RecordReader):
@@ -363,28 +316,13 @@ class OpenAIChatReader(RecordReader):
     def convert(self, record: Mapping[str, Any], source: SourceRef) -> LLMCall:
         request = chat_request(record.get("request"))
         result = chat_response(record.get("response"))
-        status, error = result.status, result.error
-        if status == "ok" and result.text is None and not result.tool_calls and record.get("error"):
-            status, error = "error", error_type(record["error"])
-        model = result.model or request.model
-        metadata: dict[str, JsonScalar] = {**request.metadata, **result.metadata}
-        if request.model and model != request.model:
-            metadata["requested_model"] = request.model
-        timing = record_timing(record)
-        return LLMCall(
-            call_id=record_call_id(record, source, result.response_id),
-            source=source,
-            messages=request.messages,
-            response=result.text,
-            response_tool_calls=result.tool_calls,
-            tools=request.tools,
-            model=model,
+        if result.status == "ok" and result.text is None and not result.tool_calls and record.get("error"):
+            result = replace(result, status="error", error=error_type(record["error"]))
+        return chat_call(
+            request,
+            result,
+            source,
+            record_call_id(record, source, result.response_id),
             session_id=optional_str(record.get("session_id")),
-            usage=result.usage,
-            latency_ms=timing.latency_ms,
-            started_at=timing.started_at or result.started_at,
-            ended_at=timing.ended_at,
-            status=status,
-            error=error,
-            metadata=metadata,
+            timing=record_timing(record),
         )

@@ -41,19 +41,13 @@ from slmscout.traces.content import (
     anthropic_content_text,
     binary_placeholder,
     content_text,
+    first_str,
+    loads_if_json_text,
     optional_str,
+    value_text,
 )
-from slmscout.traces.reader import DATA_ERRORS, FileReader, ReadContext
-from slmscout.traces.record import (
-    Caller,
-    JsonScalar,
-    LLMCall,
-    Message,
-    SourceRef,
-    ToolCall,
-    ToolDefinition,
-    Usage,
-)
+from slmscout.traces.reader import DATA_ERRORS, FileReader, ReadContext, skip_reason
+from slmscout.traces.record import Caller, JsonScalar, LLMCall, Message, SourceRef, ToolCall, ToolDefinition, Usage
 from slmscout.traces.source import (
     MAX_DOCUMENT_BYTES,
     MAX_LINE_BYTES,
@@ -633,36 +627,28 @@ def span_context(span: Span) -> SpanContext:
     return SpanContext(span.parent_key, role, name, session_of(attrs), is_llm, dialect)
 
 
-def _text(attrs: Mapping[str, Any], *keys: str) -> str | None:
-    for key in keys:
-        value = optional_str(attrs.get(key))
-        if value:
-            return value
-    return None
-
-
 def _role(attrs: Mapping[str, Any], span_name: str) -> tuple[int, str | None]:
-    operation = _text(attrs, "gen_ai.operation.name")
-    openinference = (_text(attrs, "openinference.span.kind") or "").upper()
-    traceloop = (_text(attrs, "traceloop.span.kind") or "").lower()
+    operation = first_str(attrs, "gen_ai.operation.name")
+    openinference = (first_str(attrs, "openinference.span.kind") or "").upper()
+    traceloop = (first_str(attrs, "traceloop.span.kind") or "").lower()
     if operation == "invoke_agent" or openinference == "AGENT" or traceloop == "agent":
-        name = _text(attrs, "gen_ai.agent.name", "agent.name", "traceloop.entity.name")
+        name = first_str(attrs, "gen_ai.agent.name", "agent.name", "traceloop.entity.name")
         if name is None and span_name:
             name = span_name.removeprefix("invoke_agent ").strip() or span_name
         return _ROLE_AGENT, name
     if openinference == "CHAIN" or traceloop == "task":
-        return _ROLE_MODULE, _text(attrs, "graph.node.name", "traceloop.entity.name") or span_name or None
+        return _ROLE_MODULE, first_str(attrs, "graph.node.name", "traceloop.entity.name") or span_name or None
     if traceloop == "workflow" or operation == "invoke_workflow":
-        name = _text(attrs, "traceloop.entity.name", "traceloop.workflow.name", "gen_ai.workflow.name")
+        name = first_str(attrs, "traceloop.entity.name", "traceloop.workflow.name", "gen_ai.workflow.name")
         return _ROLE_WORKFLOW, name or span_name or None
     return _ROLE_NONE, None
 
 
 def session_of(attrs: Mapping[str, Any]) -> str | None:
-    found = _text(attrs, *SESSION_KEYS)
+    found = first_str(attrs, *SESSION_KEYS)
     if found:
         return found
-    return _text(attrs, *(ASSOCIATION + name for name in SESSION_PROPERTIES))
+    return first_str(attrs, *(ASSOCIATION + name for name in SESSION_PROPERTIES))
 
 
 def _has_prefix(keys: Sequence[str], *prefixes: str) -> bool:
@@ -671,13 +657,13 @@ def _has_prefix(keys: Sequence[str], *prefixes: str) -> bool:
 
 def classify(attrs: Mapping[str, Any], keys: Sequence[str], events: Sequence[str]) -> tuple[bool, str]:
     """Whether a span is an LLM call, and its attribute dialect (openinference, openllmetry or genai)."""
-    operation = _text(attrs, "gen_ai.operation.name")
-    kind = _text(attrs, "openinference.span.kind")
+    operation = first_str(attrs, "gen_ai.operation.name")
+    kind = first_str(attrs, "openinference.span.kind")
     if kind is not None:
         return kind.upper() == "LLM", "openinference"
     indexed = _has_prefix(keys, "gen_ai.prompt.", "gen_ai.completion.")
-    request_type = _text(attrs, "llm.request.type")
-    traceloop = _text(attrs, "traceloop.span.kind")
+    request_type = first_str(attrs, "llm.request.type")
+    traceloop = first_str(attrs, "traceloop.span.kind")
     if indexed or request_type is not None or traceloop is not None:
         if traceloop in ("workflow", "task", "agent", "tool") or request_type in ("embedding", "rerank"):
             return False, "openllmetry"
@@ -732,23 +718,13 @@ class Content:
 
 
 def json_value(value: Any) -> Any:
-    """A value that may be JSON text (attributes often are): decoded when it is, as is otherwise."""
+    """A value that may be JSON text (attributes often are, white space around it allowed): decoded when it is,
+    as is otherwise."""
     if isinstance(value, str):
-        text = value.strip()
-        if text[:1] in ("[", "{") and len(text) <= MAX_CONSOLE_OBJECT_BYTES:
-            try:
-                return json.loads(text)
-            except (ValueError, RecursionError):
-                return value
+        decoded = loads_if_json_text(value.strip())
+        if not isinstance(decoded, str):
+            return decoded
     return value
-
-
-def value_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
 
 
 _ANTHROPIC_BLOCKS = frozenset({"tool_use", "tool_result", "document"})
@@ -1281,15 +1257,15 @@ def _first_count(attrs: Mapping[str, Any], *keys: str) -> int | None:
 def _model(attrs: Mapping[str, Any], dialect: str) -> tuple[str | None, str | None]:
     """(responding model, requested model)."""
     if dialect == "openinference":
-        requested = _text(attrs, "llm.request.model_name", "llm.model_name", "gen_ai.request.model")
-        return _text(attrs, "llm.response.model_name", "llm.model_name", "gen_ai.response.model"), requested
-    return _text(attrs, "gen_ai.response.model"), _text(attrs, "gen_ai.request.model")
+        requested = first_str(attrs, "llm.request.model_name", "llm.model_name", "gen_ai.request.model")
+        return first_str(attrs, "llm.response.model_name", "llm.model_name", "gen_ai.response.model"), requested
+    return first_str(attrs, "gen_ai.response.model"), first_str(attrs, "gen_ai.request.model")
 
 
 def _exception_type(events: Sequence[tuple[str, Mapping[str, Any]]]) -> str | None:
     for name, event_attrs in events:
         if name == "exception":
-            return _text(event_attrs, "exception.type")
+            return first_str(event_attrs, "exception.type")
     return None
 
 
@@ -1321,7 +1297,7 @@ def convert_span(span: Span, context: SpanContext, index: SpanIndex, path: Path,
         content.fill_from(genai_content(attrs, events))
     responded, requested = _model(flat, dialect)
 
-    agent = _text(flat, "gen_ai.agent.name", "agent.name")
+    agent = first_str(flat, "gen_ai.agent.name", "agent.name")
     module = None
     workflow = None
     session = context.session
@@ -1335,9 +1311,9 @@ def convert_span(span: Span, context: SpanContext, index: SpanIndex, path: Path,
         session = session or ancestor.session
         if agent and module and session:
             break
-    module = module or workflow or _text(flat, "traceloop.workflow.name")
+    module = module or workflow or first_str(flat, "traceloop.workflow.name")
 
-    error = _text(flat, "error.type")
+    error = first_str(flat, "error.type")
     if span.error and error is None:
         error = _exception_type(events) or "error"
     metadata: dict[str, JsonScalar] = {
@@ -1345,7 +1321,7 @@ def convert_span(span: Span, context: SpanContext, index: SpanIndex, path: Path,
         "parent_span_id": span.parent_id,
         "span_name": span.name or None,
         "otel_dialect": dialect,
-        "provider": _text(flat, "gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system"),
+        "provider": first_str(flat, "gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system"),
         "requested_model": requested,
         "finish_reason": content.finish_reason,
         "service_name": span.service,
@@ -1420,10 +1396,8 @@ class _SpanFileReader(FileReader):
             converted.add(span.key)
             try:
                 yield convert_span(span, context, index, path, self.name)
-            except MalformedRecord as exc:
-                report(str(exc), span.position)
             except DATA_ERRORS as exc:
-                report(f"unexpected span shape ({type(exc).__name__})", span.position)
+                report(skip_reason(exc, "span"), span.position)
 
 
 class OtlpReader(_SpanFileReader):

@@ -10,18 +10,24 @@ A reader claims files by their content (``claims``) and turns the files it claim
 
 Readers are registered through the ``slmscout.readers`` entry-point group (see ``registry``), built-ins the same
 way as third-party ones. A reader never raises for bad data: it reports a skip through ``ReadContext`` and goes on.
+
+The helpers at the end are what readers share to build a call's fields from a record (its id, timing, caller and
+metadata) and to word a skip.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from slmscout.traces.content import MalformedRecord
-from slmscout.traces.record import LLMCall, SourceRef
-from slmscout.traces.source import FileSample, RawRecord, iter_records
+from slmscout.traces.content import MalformedRecord, first_str, first_text, optional_float
+from slmscout.traces.record import Caller, JsonScalar, LLMCall, SourceRef
+from slmscout.traces.source import FileSample, RawRecord, connect_read_only, iter_records
+from slmscout.traces.timestamps import iso_utc, latency_ms
 
 # The errors a reader may meet in data it does not control; anything raised from these becomes a skip.
 DATA_ERRORS: tuple[type[BaseException], ...] = (
@@ -106,23 +112,94 @@ class RecordReader(FileReader):
                 continue
             try:
                 yield self.convert(item.value, SourceRef(str(path), item.position, self.name))
-            except MalformedRecord as exc:
-                ctx.skip(str(exc), path, item.position)
             except DATA_ERRORS as exc:
-                ctx.skip(f"unexpected record shape ({type(exc).__name__})", path, item.position)
+                ctx.skip(skip_reason(exc), path, item.position)
+
+
+# --- what readers share ------------------------------------------------------------------------------------
+
+
+def skip_reason(exc: BaseException, what: str = "record") -> str:
+    """How a record whose conversion raised one of ``DATA_ERRORS`` is reported: a ``MalformedRecord``'s own reason,
+    else the kind of error met (``unexpected record shape (KeyError)``), never the data itself."""
+    if isinstance(exc, MalformedRecord):
+        return str(exc)
+    return f"unexpected {what} shape ({type(exc).__name__})"
+
+
+def open_database(path: Path, ctx: ReadContext) -> sqlite3.Connection | None:
+    """A read-only connection to a SQLite file; None, reported, when it cannot be opened."""
+    try:
+        return connect_read_only(path)
+    except sqlite3.Error:
+        ctx.skip("database cannot be opened", path, "1")
+        return None
 
 
 def record_id(record: Mapping[str, Any], source: SourceRef, *keys: str) -> str:
     """The id the record carries under the first of ``keys`` present, else ``file:position``."""
-    for key in keys:
-        value = record.get(key)
-        if isinstance(value, str) and value:
-            return value
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-    return fallback_id(source)
+    return first_str(record, *keys) or fallback_id(source)
+
+
+def record_call_id(record: Mapping[str, Any], source: SourceRef, response_id: str | None) -> str:
+    """The id of a request/response pair: the record's own ``id`` (or ``custom_id``), else the response id, else
+    file name and position."""
+    return first_str(record, "id", "custom_id") or response_id or fallback_id(source)
 
 
 def fallback_id(source: SourceRef) -> str:
     """An id for a call whose record carries none: its file name and position, stable across runs."""
     return f"{Path(source.path).name}:{source.position}"
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """When a call started and ended (ISO 8601) and how long it took."""
+
+    started_at: str | None = None
+    ended_at: str | None = None
+    latency_ms: float | None = None
+
+
+NO_TIMING = Timing()
+
+
+def record_timing(record: Mapping[str, Any]) -> Timing:
+    """Start, end and latency a request/response dump may carry beside the two bodies."""
+    start = next((record[k] for k in ("started_at", "start_time", "timestamp") if record.get(k) is not None), None)
+    end = next((record[k] for k in ("ended_at", "end_time") if record.get(k) is not None), None)
+    latency = next(
+        (optional_float(record[k]) for k in ("latency_ms", "duration_ms") if record.get(k) is not None), None
+    )
+    if latency is not None and latency < 0:
+        latency = None
+    if latency is None:
+        latency = latency_ms(start, end)
+    return Timing(iso_utc(start), iso_utc(end), latency)
+
+
+# Keys of user-supplied metadata (proxy metadata, request properties) that name the calling agent and its role.
+AGENT_KEYS = ("agent", "agent_name", "agent_id", "assistant_name")
+ROLE_KEYS = ("role", "agent_role")
+
+
+def caller_from(sources: Sequence[Mapping[str, Any]], module_keys: Sequence[str]) -> Caller:
+    """The caller user-supplied metadata names: agent and role under the usual keys, module under ``module_keys``."""
+    return Caller(
+        agent=first_text(sources, AGENT_KEYS),
+        role=first_text(sources, ROLE_KEYS),
+        module=first_text(sources, module_keys),
+    )
+
+
+def scalar_metadata(pairs: Mapping[str, Any]) -> dict[str, JsonScalar]:
+    """The entries that are JSON scalars (lists of scalars joined with commas), Nones and empties left out."""
+    out: dict[str, JsonScalar] = {}
+    for key, value in pairs.items():
+        if value is None or value == "" or value == []:
+            continue
+        if isinstance(value, (str, int, float, bool)):
+            out[key] = value
+        elif isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+            out[key] = ",".join(str(v) for v in value)
+    return out

@@ -3,7 +3,7 @@
 A JSON Lines file is read line by line: memory stays flat whatever the file's size. A file holding one JSON
 document (an object or an array of records) is read whole, up to ``MAX_DOCUMENT_BYTES``. CSV files are read row by
 row and Parquet files batch by batch. ``.gz`` files are decompressed on the fly. Every record comes out either
-parsed or as a ``Skip`` with its reason and position.
+parsed or as a ``Skip`` with its reason and position. SQLite databases are opened read-only and introspected.
 """
 
 from __future__ import annotations
@@ -212,6 +212,27 @@ def iter_records(path: Path, head: bytes | None = None) -> Iterator[RawRecord | 
         yield from iter_csv_records(path)
 
 
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection whose text never fails to decode (invalid UTF-8 is replaced)."""
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    db.text_factory = _text
+    return db
+
+
+def table_names(db: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def table_columns(db: sqlite3.Connection, table: str) -> list[str]:
+    """Column names of ``table`` (a name taken from ``sqlite_master`` or a fixed list, quoted)."""
+    quoted = table.replace('"', '""')
+    return [str(row[1]) for row in db.execute(f'PRAGMA table_info("{quoted}")')]
+
+
 @dataclass
 class FileSample:
     """What format detection sees of a file: its head, and its first records when it holds records."""
@@ -234,7 +255,7 @@ class FileSample:
             return set()
         try:
             with sqlite3.connect(f"file:{self.path}?mode=ro", uri=True) as db:
-                return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                return table_names(db)
         except sqlite3.Error:
             return set()
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from slmscout.traces.content import MalformedRecord, openai_messages, optional_float, optional_int, optional_str
-from slmscout.traces.reader import DATA_ERRORS, ReadContext, TraceReader
+from slmscout.traces.reader import DATA_ERRORS, ReadContext, TraceReader, skip_reason
 from slmscout.traces.record import Caller, JsonScalar, LLMCall, SourceRef, Usage
 from slmscout.traces.source import FileSample, RawRecord, iter_json_records, read_head
 
@@ -195,12 +195,10 @@ class StagehandReader(TraceReader):
                 source = SourceRef(str(path), position, self.name)
                 try:
                     yield self._entry_call(entry, key, source, ctx, used)
-                except MalformedRecord as exc:
-                    ctx.skip(str(exc), path, position)
                 except OSError:
                     ctx.skip("inference file cannot be read", path, position)
                 except DATA_ERRORS as exc:
-                    ctx.skip(f"unexpected record shape ({type(exc).__name__})", path, position)
+                    ctx.skip(skip_reason(exc), path, position)
 
     def _entry_call(self, entry: Any, key: str, source: SourceRef, ctx: ReadContext, used: set[Path]) -> LLMCall:
         if not isinstance(entry, Mapping):
@@ -285,12 +283,10 @@ class StagehandReader(TraceReader):
                 index += 1
             try:
                 yield self._loose_call(current, answer, ctx)
-            except MalformedRecord as exc:
-                ctx.skip(str(exc), current.path, "1")
             except OSError:
                 ctx.skip("inference file cannot be read", current.path, "1")
             except DATA_ERRORS as exc:
-                ctx.skip(f"unexpected record shape ({type(exc).__name__})", current.path, "1")
+                ctx.skip(skip_reason(exc), current.path, "1")
 
     def _loose_call(self, call: _TxtFile, answer: _TxtFile | None, ctx: ReadContext) -> LLMCall:
         document = _read_txt(call.path)

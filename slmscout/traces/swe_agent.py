@@ -39,7 +39,7 @@ from slmscout.traces.content import (
     optional_int,
     optional_str,
 )
-from slmscout.traces.reader import DATA_ERRORS, FileReader, ReadContext, fallback_id
+from slmscout.traces.reader import DATA_ERRORS, FileReader, ReadContext, fallback_id, skip_reason
 from slmscout.traces.record import Caller, JsonScalar, LLMCall, Message, SourceRef, ToolCall
 from slmscout.traces.source import FileSample, RawRecord, iter_json_records
 
@@ -217,11 +217,8 @@ class SweAgentTrajReader(FileReader):
                 continue
             try:
                 call = self._step(step, history, SourceRef(str(path), position, self.name), model, session, metadata)
-            except MalformedRecord as exc:
-                ctx.skip(str(exc), path, position)
-                continue
             except DATA_ERRORS as exc:
-                ctx.skip(f"unexpected record shape ({type(exc).__name__})", path, position)
+                ctx.skip(skip_reason(exc), path, position)
                 continue
             if call is not None:
                 yield call

@@ -1,5 +1,5 @@
 """Timestamps as logs write them (ISO 8601 with or without zone, epoch seconds, milliseconds or nanoseconds,
-numbers as strings) turned into ISO 8601 UTC text, and latencies between two of them."""
+numbers as strings, Parquet datetimes) turned into ISO 8601 UTC text, and latencies between two of them."""
 
 from __future__ import annotations
 
@@ -55,6 +55,13 @@ def _parse_text(text: str) -> datetime | None:
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def as_time(value: Any) -> Any:
+    """A timestamp as text: Parquet exports give datetimes (naive ones are UTC, as the exports write UTC)."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    return value
 
 
 def iso_utc(value: Any) -> str | None:
