@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from slmscout.analyzers.evidence import cluster_evidence, is_json_output
+from slmscout.analyzers.evidence import cluster_evidence, parse_json_output
 from slmscout.analyzers.pipeline import analyze
 from slmscout.analyzers.signature import build_signatures
 from slmscout.analyzers.tokens import call_tokens
@@ -120,11 +120,11 @@ def test_verdicts_on_clusters_with_known_properties() -> None:
     assert "classify" in classifier.name or "billing" in classifier.name
 
 
-def test_is_json_output_strips_fences_and_wrappers() -> None:
-    assert is_json_output('```json\n{"a": 1}\n```')
-    assert is_json_output('[CONTENT]\n{"a": [1, 2]}\n[/CONTENT]')
-    assert not is_json_output("The answer is {a: 1}")
-    assert not is_json_output("")
+def test_json_output_strips_fences_and_wrappers() -> None:
+    assert parse_json_output('```json\n{"a": 1}\n```') == {"a": 1}
+    assert parse_json_output('[CONTENT]\n{"a": [1, 2]}\n[/CONTENT]') == {"a": [1, 2]}
+    assert parse_json_output("The answer is {a: 1}") is None
+    assert parse_json_output("") is None
 
 
 def test_tokens_reported_or_counted() -> None:
@@ -143,7 +143,7 @@ def test_tokens_reported_or_counted() -> None:
 
 def test_cluster_evidence_figures() -> None:
     calls = [classify(i) for i in range(6)]
-    e = cluster_evidence(calls, [call_tokens(c) for c in calls], total_calls=12)
+    e = cluster_evidence(calls, [call_tokens(c) for c in calls], 12, build_signatures(calls)[0])
     assert e.calls == 6 and e.share == 0.5
     assert e.distinct_outputs == 3 and e.distinct_output_share == 0.5
     assert e.output_entropy_bits == pytest.approx(1.585, abs=1e-3)  # three answers, evenly
@@ -156,7 +156,7 @@ def test_cluster_evidence_figures() -> None:
 def test_structure_evidence() -> None:
     replies = ['```json\n{"a": 1, "b": 2}\n```', '{"a": 3, "b": 4}', '{"c": 1}', "1. look\n2. think\n3. act"]
     calls = [make_call(f"s{i}", [("user", "Do the thing.")], reply) for i, reply in enumerate(replies)]
-    e = cluster_evidence(calls, [call_tokens(c) for c in calls], total_calls=4)
+    e = cluster_evidence(calls, [call_tokens(c) for c in calls], 4, build_signatures(calls)[0])
     assert e.json_share == 0.75 and e.schema_share == pytest.approx(2 / 3)
     assert e.code_share == 0.25 and e.multi_step_share == 0.25
     assert e.repeat_share == 0.75  # four calls, one prompt: three repeat it

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from slmscout.analyzers.analysis import ClusterEvidence, Distribution
-from slmscout.analyzers.signature import TaskSignature, prompt_fingerprint
+from slmscout.analyzers.signature import TaskSignature
 from slmscout.analyzers.tokens import CallTokens
 from slmscout.traces.record import LLMCall
 from slmscout.traces.timestamps import parse_timestamp
@@ -53,10 +53,6 @@ def parse_json_output(text: str) -> Any:
         return json.loads(text)
     except (ValueError, RecursionError):
         return None
-
-
-def is_json_output(text: str) -> bool:
-    return parse_json_output(text) is not None
 
 
 def json_schema(value: Any) -> str:
@@ -131,7 +127,7 @@ def cluster_evidence(
     calls: Sequence[LLMCall],
     tokens: Sequence[CallTokens],
     total_calls: int,
-    signatures: Sequence[TaskSignature] = (),
+    signatures: Sequence[TaskSignature],
     skeleton: Sequence[str] = (),
     logging_days: float = 0.0,
 ) -> ClusterEvidence:
@@ -141,7 +137,7 @@ def cluster_evidence(
     parsed = [v for v in values if v is not None]
     schemas = Counter(json_schema(v) for v in parsed)
     folded = [" ".join(t.lower().split()) for t in texts]
-    fingerprints = Counter(prompt_fingerprint(c) for c in calls)
+    fingerprints = Counter(s.prompt for s in signatures)
     costs = [c.metadata.get("cost_usd") for c in calls]
     days = logging_days or _days(calls)
     n = len(calls)

@@ -15,7 +15,7 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slmscout.traces.record import LLMCall
 
@@ -136,6 +136,7 @@ class TaskSignature:
     """What one call is asked to do: its template pieces in prompt order (empty when nothing recurs)."""
 
     pieces: tuple[str, ...]
+    prompt: str = field(default="", compare=False)  # the prompt's fingerprint: equal for calls sent the same prompt
 
     @property
     def text(self) -> str:
@@ -157,26 +158,30 @@ class TemplateIndex:
         return self.prompt_counts[piece] >= min_prompts
 
 
-def mine_templates(calls: Iterable[LLMCall]) -> tuple[list[tuple[str, ...]], TemplateIndex]:
-    """Candidate pieces per call, and the index of how often each recurs across distinct prompts."""
+def mine_templates(calls: Iterable[LLMCall]) -> tuple[list[tuple[str, ...]], list[str], TemplateIndex]:
+    """Candidate pieces and the prompt fingerprint per call, and how often each piece recurs across distinct prompts."""
     per_call: list[tuple[str, ...]] = []
+    fingerprints: list[str] = []
     by_prompt: dict[str, tuple[str, ...]] = {}
     for call in calls:
         found = call_pieces(call)
+        fingerprint = prompt_fingerprint(call)
         per_call.append(found)
-        by_prompt[prompt_fingerprint(call)] = found
+        fingerprints.append(fingerprint)
+        by_prompt[fingerprint] = found
     counts: Counter[str] = Counter()
     for found in by_prompt.values():
         counts.update(found)
-    return per_call, TemplateIndex(counts, len(by_prompt))
+    return per_call, fingerprints, TemplateIndex(counts, len(by_prompt))
 
 
 def build_signatures(
     calls: Sequence[LLMCall], min_prompts: int = MIN_PROMPTS
 ) -> tuple[list[TaskSignature], TemplateIndex]:
     """One signature per call, mined against the whole set of calls."""
-    per_call, index = mine_templates(calls)
+    per_call, fingerprints, index = mine_templates(calls)
     signatures = [
-        TaskSignature(tuple(piece for piece in found if index.is_template(piece, min_prompts))) for found in per_call
+        TaskSignature(tuple(piece for piece in found if index.is_template(piece, min_prompts)), fingerprint)
+        for found, fingerprint in zip(per_call, fingerprints, strict=True)
     ]
     return signatures, index
