@@ -1,15 +1,53 @@
-"""Shared fixtures: a small deterministic embedder so the suite runs in seconds, and paths to test data."""
+"""Shared fixtures: a small deterministic embedder so the suite runs in seconds, and paths to test data.
+
+The whole suite runs with the network cut off: any attempt to open an internet socket or resolve a name fails the
+test that made it (slmscout promises never to touch the network; see SECURITY.md).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
+import socket
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 from numpy.typing import NDArray
+
+
+class NetworkAccessError(AssertionError):
+    """A test (or the code under test) tried to reach the network."""
+
+
+_connect = socket.socket.connect
+_connect_ex = socket.socket.connect_ex
+
+
+def _local(sock: socket.socket) -> bool:
+    return sock.family not in (socket.AF_INET, socket.AF_INET6)
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    if not _local(self):
+        raise NetworkAccessError(f"network access attempted in a test: connect({address!r})")
+    _connect(self, address)  # type: ignore[arg-type]
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    if not _local(self):
+        raise NetworkAccessError(f"network access attempted in a test: connect_ex({address!r})")
+    return _connect_ex(self, address)  # type: ignore[arg-type]
+
+
+def _no_resolution(*args: object, **kwargs: object) -> object:
+    raise NetworkAccessError(f"name resolution attempted in a test: getaddrinfo{args!r}")
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+socket.getaddrinfo = _no_resolution  # type: ignore[assignment]
 
 TESTS = Path(__file__).parent
 DATA = TESTS / "data"
@@ -39,6 +77,14 @@ class HashingEmbedder:
             else:
                 out[row, 0] = 1.0
         return out
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The suite never reads or writes the user's own embedding cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SLMSCOUT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        yield
 
 
 @pytest.fixture

@@ -117,6 +117,8 @@ class CallAssignment:
     token_source: str
     current_usd: float
     after_usd: float  # expected cost once its cluster's verdict is applied (equal to current when kept)
+    x: float = 0.0  # position on the 2-D map of calls (similar tasks near each other), in [-1, 1]
+    y: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -100,17 +100,27 @@ def _one_off_text(call: LLMCall, chars: int) -> str:
     return "\n".join(m.content for m in call.messages)[:chars] or "(empty prompt)"
 
 
+@dataclass(frozen=True)
+class Clustering:
+    """Cluster ids per call, and the units compared to find them (for the map of calls)."""
+
+    labels: list[int]  # per call; 0 is the largest cluster
+    units: list[int]  # per call: the unit (distinct signature, or distinct one-off prompt) it was compared as
+    unit_similarity: Matrix  # units x units: the similarity the clustering cut (0 between templated and one-offs)
+
+
 def cluster_calls(
     calls: Sequence[LLMCall],
     signatures: Sequence[TaskSignature],
     index: TemplateIndex,
     embedder: Embedder,
     params: ClusteringParams,
-) -> list[int]:
-    """A cluster id per call; 0 is the largest cluster."""
+) -> Clustering:
     raw: list[int] = [0] * len(calls)
     keys: list[str] = [""] * len(calls)
+    units: list[int] = [0] * len(calls)
     templated = sorted({s.pieces for s in signatures if not s.is_empty})
+    blocks: list[Matrix] = []
     next_label = 0
     if templated:
         groups = [TaskSignature(pieces) for pieces in templated]
@@ -118,23 +128,41 @@ def cluster_calls(
         if params.embedding_weight > 0:
             weight = params.embedding_weight
             similarity = (1 - weight) * similarity + weight * semantic_similarity(groups, index, embedder)
+        blocks.append(similarity)
         group_labels = cut_tree(similarity, params.distance_threshold)
         label_of = dict(zip(templated, group_labels, strict=True))
+        unit_of = {pieces: i for i, pieces in enumerate(templated)}
         for i, signature in enumerate(signatures):
             if not signature.is_empty:
                 raw[i] = label_of[signature.pieces]
                 keys[i] = signature.text
+                units[i] = unit_of[signature.pieces]
         next_label = max(group_labels) + 1
     one_offs = [i for i, signature in enumerate(signatures) if signature.is_empty]
     if one_offs:
         texts = [_one_off_text(calls[i], params.one_off_prompt_chars) for i in one_offs]
         distinct = sorted(set(texts))
         vectors = _normalise_rows(embedder.embed(distinct).astype(np.float64))
-        text_labels = dict(zip(distinct, cut_tree(vectors @ vectors.T, params.distance_threshold), strict=True))
+        similarity = vectors @ vectors.T
+        blocks.append(similarity)
+        text_labels = dict(zip(distinct, cut_tree(similarity, params.distance_threshold), strict=True))
+        text_unit = {text: len(templated) + i for i, text in enumerate(distinct)}
         for i, text in zip(one_offs, texts, strict=True):
             raw[i] = next_label + text_labels[text]
             keys[i] = "\uffff" + text  # after every templated key: one-offs never take a templated cluster's id
-    return canonical_ids(raw, keys)
+            units[i] = text_unit[text]
+    return Clustering(canonical_ids(raw, keys), units, _block_diagonal(blocks))
+
+
+def _block_diagonal(blocks: Sequence[Matrix]) -> Matrix:
+    size = sum(b.shape[0] for b in blocks)
+    out = np.zeros((size, size), dtype=np.float64)
+    at = 0
+    for block in blocks:
+        n = block.shape[0]
+        out[at : at + n, at : at + n] = block
+        at += n
+    return out
 
 
 def canonical_ids(raw: Sequence[int], keys: Sequence[str]) -> list[int]:

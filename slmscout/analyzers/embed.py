@@ -6,8 +6,10 @@ name that is not already on disk fails with a clear message instead of a downloa
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -52,6 +54,18 @@ def bundled_model_path() -> str:
     return str(get_model_path())
 
 
+def model_identity(name: str, location: str) -> str:
+    """Name plus the model folder's file names and sizes: a model replaced in place gets a new cache."""
+    folder = Path(location)
+    if not folder.is_dir():
+        return name
+    digest = hashlib.sha256(name.encode())
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(f"{path.relative_to(folder)}\0{path.stat().st_size}\n".encode())
+    return f"{name} {digest.hexdigest()[:16]}"
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model on the CPU, loaded from disk only."""
 
@@ -60,6 +74,7 @@ class SentenceTransformerEmbedder:
         self.name = model or DEFAULT_MODEL
         self.batch_size = batch_size
         location = model or bundled_model_path()
+        self.cache_key = model_identity(self.name, location)
         try:
             from sentence_transformers import SentenceTransformer
 

@@ -16,6 +16,8 @@ from slmscout.analyzers.economics import cluster_economics
 from slmscout.analyzers.embed import Embedder
 from slmscout.analyzers.evidence import cluster_evidence
 from slmscout.analyzers.naming import label_clusters
+from slmscout.analyzers.progress import NoProgress, Progress, ReportingEmbedder
+from slmscout.analyzers.projection import MAP_SEED, MAP_UNITS, map_coordinates
 from slmscout.analyzers.signature import MIN_PROMPTS, TaskSignature, build_signatures
 from slmscout.analyzers.tokens import call_tokens
 from slmscout.analyzers.verdict import VerdictRules, judge
@@ -36,12 +38,14 @@ class AnalysisParams:
     catalog_path: Path | None = None
     prices_path: Path | None = None
     framework: str | None = None  # declared by the user; else inferred from the trace formats
+    map_seed: int = MAP_SEED
 
     def as_dict(self) -> dict[str, object]:
         return {
             "clustering": dataclasses.asdict(self.clustering),
             "verdict": dataclasses.asdict(self.verdict),
             "min_prompts": self.min_prompts,
+            "map": {"method": "t-SNE on the clustering distances", "seed": self.map_seed, "max_units": MAP_UNITS},
             "catalog": str(self.catalog_path) if self.catalog_path else "built-in",
             "prices": str(self.prices_path) if self.prices_path else "built-in",
         }
@@ -86,16 +90,28 @@ def analyze(
     params: AnalysisParams | None = None,
     catalog: Sequence[SLM] | None = None,
     prices: PriceTable | None = None,
+    progress: Progress | None = None,
 ) -> Analysis:
     params = params or AnalysisParams()
+    progress = progress or NoProgress()
+    model_name = embedder.name
+    embedder = ReportingEmbedder(embedder, progress)
     validate(params.assumptions)
     catalog = catalog if catalog is not None else load_catalog(params.catalog_path)
     prices = prices if prices is not None else load_prices(params.prices_path)
     by_name = {m.name: m for m in catalog}
     ordered = canonical_order(calls)
+    progress.stage("Mining templates")
     signatures, index = build_signatures(ordered, params.min_prompts)
-    labels = cluster_calls(ordered, signatures, index, embedder, params.clustering)
-    tokens = [call_tokens(c) for c in ordered]
+    clustering = cluster_calls(ordered, signatures, index, embedder, params.clustering)
+    labels = clustering.labels
+    progress.stage("Laying out the map")
+    coordinates = map_coordinates(clustering, [c.call_id for c in ordered], params.map_seed)
+    progress.stage("Counting tokens", len(ordered))
+    tokens = []
+    for call in ordered:
+        tokens.append(call_tokens(call))
+        progress.advance()
     members: list[list[int]] = [[] for _ in range(max(labels) + 1 if labels else 0)]
     for i, label in enumerate(labels):
         members[label].append(i)
@@ -106,7 +122,9 @@ def analyze(
     )
     costs: list[tuple[float, float]] = [(0.0, 0.0)] * len(ordered)
     clusters = []
+    progress.stage("Judging clusters", len(members))
     for cluster_id, (idx, naming) in enumerate(zip(members, cluster_labels, strict=True)):
+        progress.advance()
         cluster_calls_ = [ordered[i] for i in idx]
         cluster_tokens = [tokens[i] for i in idx]
         evidence = cluster_evidence(
@@ -148,13 +166,15 @@ def analyze(
             token_source=tok.source,
             current_usd=cost[0],
             after_usd=cost[1],
+            x=point[0],
+            y=point[1],
         )
-        for call, label, tok, cost in zip(ordered, labels, tokens, costs, strict=True)
+        for call, label, tok, cost, point in zip(ordered, labels, tokens, costs, coordinates, strict=True)
     )
     return Analysis(
         clusters=tuple(clusters),
         assignments=assignments,
-        model=embedder.name,
+        model=model_name,
         parameters=params.as_dict(),
         assumptions=dataclasses.asdict(params.assumptions),
         framework=framework_of(ordered, params.framework),

@@ -6,13 +6,16 @@ import functools
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 
 from slmscout import __version__
 from slmscout.errors import SlmscoutError, UsageError
+
+if TYPE_CHECKING:
+    from slmscout.reports.run import SavedRun
 
 app = typer.Typer(
     name="slmscout",
@@ -136,24 +139,57 @@ def analyze(
     details: Annotated[
         bool, typer.Option("--details", help="Also print each shown cluster's mined template and representative calls.")
     ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for the saved run (default: reports/<run-id>/).", file_okay=False),
+    ] = None,
+    no_save: Annotated[bool, typer.Option("--no-save", help="Do not save the run folder.")] = False,
+    no_redact: Annotated[
+        bool,
+        typer.Option(
+            "--no-redact",
+            help="Keep PII and secrets in everything written and shown (redaction is on by default).",
+        ),
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON (schema: docs/report.schema.json) on stdout.")
+    ] = False,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache-dir",
+            help="Embedding cache folder (default: $XDG_CACHE_HOME/slmscout or ~/.cache/slmscout).",
+            envvar="SLMSCOUT_CACHE_DIR",
+            file_okay=False,
+        ),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the embedding cache.")] = False,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print no report; only write the files asked for.")
+        bool, typer.Option("--quiet", "-q", help="Print nothing but errors; only write the files asked for.")
     ] = False,
 ) -> None:
     """Read traces, cluster the calls into task types and judge each for replacement by a small model."""
     from slmscout.analyzers.assumptions import Assumptions, resolve
     from slmscout.analyzers.embed import load_embedder
-    from slmscout.analyzers.pipeline import AnalysisParams
+    from slmscout.analyzers.embedding_cache import CachedEmbedder
+    from slmscout.analyzers.pipeline import AnalysisParams, canonical_order
     from slmscout.analyzers.pipeline import analyze as run_analysis
     from slmscout.analyzers.verdict import VerdictRules
+    from slmscout.cli.progress import BarProgress
     from slmscout.reports.csv_export import write_call_csv, write_cluster_csv
+    from slmscout.reports.json_report import dumps, report_document
+    from slmscout.reports.run import RedactionInfo, overview_of
+    from slmscout.reports.save import build_manifest, save_run
     from slmscout.reports.terminal import render_report
     from slmscout.traces.ingest import ReadSummary, check_strict, read_traces
+    from slmscout.traces.redaction import Redactor
 
     if demo and paths:
         raise UsageError("--demo reads the bundled traces; give either --demo or paths, not both")
     if not demo and not paths and not DEFAULT_TRACES.exists():
         raise UsageError("no PATH given and ./traces/ does not exist: name trace files or folders, or try --demo")
+    if no_save and out is not None:
+        raise UsageError("--no-save and --out contradict each other")
     inputs = [demo_traces()] if demo else (paths or [DEFAULT_TRACES])
     if config is None and DEFAULT_CONFIG.is_file():
         config = DEFAULT_CONFIG
@@ -167,21 +203,150 @@ def analyze(
     )
     err = Console(stderr=True)
     summary = ReadSummary()
-    with err.status("Reading traces...", spinner="dots") if err.is_terminal and not quiet else _nothing():
-        calls = list(read_traces(inputs, summary, format_name))
-    if strict:
-        check_strict(summary)
-    with (
-        err.status(f"Embedding and clustering {len(calls):,} calls...") if err.is_terminal and not quiet else _nothing()
-    ):
+    with BarProgress(err, enabled=err.is_terminal and not quiet) as progress:
+        calls = canonical_order(progress.counting(read_traces(inputs, summary, format_name), "Reading traces"))
+        if strict:
+            check_strict(summary)
+        redactor = None if no_redact else Redactor()
+        if redactor is not None:
+            calls = list(progress.counting((redactor.call(c) for c in calls), "Redacting"))
+        progress.stage("Loading the embedding model")
         embedder = load_embedder(model)
-        analysis = run_analysis(calls, embedder, params)
+        if not no_cache:
+            embedder = CachedEmbedder(embedder, cache_dir)
+        analysis = run_analysis(calls, embedder, params, progress=progress)
+        progress.stage("Saving the run")
+        reads = overview_of(summary)
+        redaction = RedactionInfo(redactor is not None, dict(redactor.counts) if redactor else {})
+        manifest = build_manifest(inputs, reads, analysis, redaction)
+        saved = None if no_save else save_run(manifest, analysis, calls, out)
     if csv_path is not None:
         write_cluster_csv(csv_path, analysis)
     if calls_csv is not None:
         write_call_csv(calls_csv, analysis)
+    if json_output:
+        typer.echo(dumps(report_document(manifest, analysis)), nl=False)
+    elif not quiet:
+        render_report(report_console(), analysis, reads, limit=top or None, details=details)
+    if saved is not None and not quiet:
+        where = f"Saved run {manifest.run_id} in {saved.path}/ (report.html, report.md, report.json, CSVs, calls)."
+        hint = f"slmscout show {saved.path} [CLUSTER]   slmscout export {saved.path} CLUSTER... --out DIR"
+        Console(stderr=json_output, highlight=False, soft_wrap=True).print(f"{where}\n{hint}", style="dim")
+
+
+def _load(run: str) -> SavedRun:
+    from slmscout.reports.run import find_run, load_run
+
+    return load_run(find_run(run))
+
+
+@app.command()
+@reports_errors
+def show(
+    run: Annotated[str, typer.Argument(help="A run folder, a run id under reports/, or 'latest'.")],
+    cluster: Annotated[int | None, typer.Argument(help="A cluster id: show its drill-down.", min=0)] = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write the self-contained HTML report here.", dir_okay=False)
+    ] = None,
+    markdown: Annotated[
+        Path | None, typer.Option("--markdown", help="Write the Markdown report here.", dir_okay=False)
+    ] = None,
+    csv_path: Annotated[
+        Path | None, typer.Option("--csv", help="Write one row per cluster to this CSV file.", dir_okay=False)
+    ] = None,
+    calls_csv: Annotated[
+        Path | None, typer.Option("--calls-csv", help="Write one row per call to this CSV file.", dir_okay=False)
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report (or the cluster) as JSON.")] = False,
+    top: Annotated[int, typer.Option("--top", min=0, help="Clusters shown in the table, largest first (0: all).")] = 25,
+    details: Annotated[
+        bool, typer.Option("--details", help="Also print each shown cluster's template and representative calls.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print nothing; only write the files asked for.")
+    ] = False,
+) -> None:
+    """Show a saved run (or one cluster of it) again, and render it to HTML, Markdown, CSV or JSON, without
+    reading the traces or embedding anything."""
+    from slmscout.reports.csv_export import write_call_csv, write_cluster_csv
+    from slmscout.reports.html import render_html
+    from slmscout.reports.json_report import dumps, report_document
+    from slmscout.reports.markdown import render_markdown
+    from slmscout.reports.run import example_ids, run_calls, write_text_atomic
+    from slmscout.reports.terminal import cluster_view, render_report
+    from slmscout.traces.codec import to_jsonable
+
+    saved = _load(run)
+    analysis = saved.analysis
+    if cluster is not None and cluster >= len(analysis.clusters):
+        raise UsageError(f"no cluster {cluster} in run {saved.manifest.run_id} (ids 0-{len(analysis.clusters) - 1})")
+    examples = run_calls(saved, example_ids(analysis)) if html or markdown or cluster is not None or details else {}
+    if html is not None:
+        write_text_atomic(html, render_html(saved, examples))
+    if markdown is not None:
+        write_text_atomic(markdown, render_markdown(saved.manifest, analysis, examples))
+    if csv_path is not None:
+        write_cluster_csv(csv_path, analysis)
+    if calls_csv is not None:
+        write_call_csv(calls_csv, analysis)
+    if quiet:
+        return
+    if json_output:
+        if cluster is None:
+            typer.echo(dumps(report_document(saved.manifest, analysis)), nl=False)
+        else:
+            chosen = analysis.cluster(cluster)
+            document = {
+                "cluster": to_jsonable(chosen),
+                "examples": [to_jsonable(examples[i]) for i in chosen.example_call_ids if i in examples],
+            }
+            typer.echo(dumps(document), nl=False)
+    elif cluster is None:
+        render_report(report_console(), analysis, saved.manifest.reads, limit=top or None, details=details)
+    else:
+        report_console().print(cluster_view(analysis, analysis.cluster(cluster), examples))
+
+
+@app.command()
+@reports_errors
+def export(
+    run: Annotated[str, typer.Argument(help="A run folder, a run id under reports/, or 'latest'.")],
+    clusters: Annotated[list[int], typer.Argument(help="The cluster ids to export.", min=0)],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the dataset into.", file_okay=False)],
+    eval_share: Annotated[
+        float, typer.Option("--eval-share", min=0.0, max=0.9, help="Share of each cluster held out for eval.")
+    ] = 0.1,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the train/eval split.")] = 0,
+    no_redact: Annotated[
+        bool, typer.Option("--no-redact", help="Export PII and secrets as logged (redaction is on by default).")
+    ] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out if it holds files.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Export the calls of chosen clusters as a fine-tuning dataset: chat-messages JSONL, a Hugging Face dataset
+    (save_to_disk) and Parquet, split into train and eval."""
+    from slmscout.reports.finetune import export_clusters
+    from slmscout.reports.run import iter_run_calls
+    from slmscout.traces.redaction import Redactor
+
+    saved = _load(run)
+    redact = None if no_redact else Redactor().call
+    summary = export_clusters(
+        iter_run_calls(saved),
+        saved.analysis,
+        clusters,
+        out,
+        eval_share=eval_share,
+        seed=seed,
+        redact=redact,
+        overwrite=overwrite,
+    )
     if not quiet:
-        render_report(report_console(), analysis, summary, limit=top or None, details=details)
+        report_console().print(
+            f"Exported {summary.train_rows:,} train and {summary.eval_rows:,} eval rows from cluster(s) "
+            f"{', '.join(map(str, summary.clusters))} to {out}/ ({', '.join(summary.files)}).",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -257,14 +422,6 @@ def report_console() -> Console:
     if not console.is_terminal:
         console = Console(width=max(console.width, REPORT_MIN_WIDTH))
     return console
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def main() -> None:

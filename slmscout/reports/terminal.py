@@ -13,7 +13,8 @@ from rich.text import Text
 
 from slmscout.analyzers.analysis import Analysis, ClusterReport, Distribution
 from slmscout.reports.rollup import clusters_by_verdict, paper_estimate, rollup, rollup_by_group
-from slmscout.traces.ingest import ReadSummary
+from slmscout.reports.run import ReadOverview
+from slmscout.traces.record import LLMCall
 
 VERDICT_STYLES = {"prompted-slm": "green", "finetuned-slm": "yellow", "keep-llm": "red"}
 
@@ -25,7 +26,7 @@ def _tokens(value: float) -> str:
 FILES_LISTED = 5
 
 
-def read_summary_view(summary: ReadSummary) -> RenderableType:
+def read_summary_view(summary: ReadOverview) -> RenderableType:
     """Every record accounted for: calls per format and file, skips by reason with where, files passed over."""
     lines: list[RenderableType] = []
     files_by_format = summary.files_by_format()
@@ -42,7 +43,7 @@ def read_summary_view(summary: ReadSummary) -> RenderableType:
             lines.append(Text(f"  {entry.path}: {entry.calls:,} calls ({entry.format}{skipped})"))
     if summary.records_skipped:
         lines.append(Text(f"Skipped {summary.records_skipped:,} record(s):", style="yellow"))
-        for group in sorted(summary.skips.values(), key=lambda g: (-g.count, g.reason)):
+        for group in summary.skips:
             where = ", ".join(group.locations)
             more = " ..." if group.count > len(group.locations) else ""
             lines.append(Text(f"  {group.count:,} x {group.reason}: {where}{more}"))
@@ -250,7 +251,7 @@ def cluster_details(analysis: Analysis, limit: int | None = None) -> RenderableT
 
 
 def render_report(
-    console: Console, analysis: Analysis, summary: ReadSummary, limit: int | None = None, details: bool = False
+    console: Console, analysis: Analysis, summary: ReadOverview, limit: int | None = None, details: bool = False
 ) -> None:
     console.print(read_summary_view(summary))
     console.print()
@@ -268,3 +269,59 @@ def render_report(
     if details:
         console.print()
         console.print(cluster_details(analysis, limit))
+
+
+MESSAGE_HEAD = 600
+MESSAGE_TAIL = 200
+
+
+def clip(text: str, head: int = MESSAGE_HEAD, tail: int = MESSAGE_TAIL) -> str:
+    """A long trace text as its start and end, with how much was left out between them."""
+    if len(text) <= head + tail + 40:
+        return text
+    return f"{text[:head]}\n[... {len(text) - head - tail:,} characters left out ...]\n{text[-tail:]}"
+
+
+def call_view(call: LLMCall) -> RenderableType:
+    """One representative call: its messages and response, clipped."""
+    parts: list[RenderableType] = [Text(f"call {call.call_id}  ({call.source})", style="bold")]
+    for message in call.messages:
+        parts.append(Text(f"  [{message.role}]", style="cyan"))
+        parts.append(Text("    " + clip(message.content).replace("\n", "\n    ")))
+        for tool_call in message.tool_calls:
+            parts.append(Text(f"    tool call {tool_call.name}({clip(tool_call.arguments, 200, 60)})"))
+    parts.append(Text("  [response]", style="green"))
+    parts.append(Text("    " + clip(call.response or "(no text)").replace("\n", "\n    ")))
+    for tool_call in call.response_tool_calls:
+        parts.append(Text(f"    tool call {tool_call.name}({clip(tool_call.arguments, 200, 60)})"))
+    return Group(*parts)
+
+
+def cluster_view(analysis: Analysis, cluster: ClusterReport, examples: dict[str, LLMCall]) -> RenderableType:
+    """One cluster's drill-down: name, template, evidence, verdict with reasons, SLM match, representative calls."""
+    v, m = cluster.verdict, cluster.economics
+    parts: list[RenderableType] = [
+        Text(f"#{cluster.cluster_id} {cluster.name}", style="bold"),
+        Text(f"headline: {cluster.headline}"),
+        Text(f"terms: {', '.join(cluster.terms) or '-'}", style="dim"),
+        Text("template:" if cluster.templated else "no recurring template: grouped by meaning", style="bold"),
+    ]
+    parts.extend(Text(f"  | {piece}") for piece in cluster.template)
+    parts.append(Text.assemble(("verdict: ", "bold"), (f"{v.label} ({v.confidence})", VERDICT_STYLES[v.kind])))
+    parts.extend(Text(f"  - {reason}") for reason in v.reasons)
+    parts.append(Text(f"needs: {', '.join(v.needs) or '-'}; SLM candidates: {', '.join(v.candidates) or '-'}"))
+    if m.slm:
+        parts.append(
+            Text(
+                f"costed on {m.slm} ({m.slm_cost_source}): {_usd(m.current_usd)} now ({m.current_source}) -> "
+                f"{_usd(m.slm_usd)}, {m.expected_slm_attempts:.2f} expected attempts, "
+                f"{m.llm_fallback_share:.1%} LLM fallback; energy {m.current_kwh:.4f} -> {m.slm_kwh:.4f} kWh"
+            )
+        )
+    parts.append(Text("evidence:", style="bold"))
+    parts.extend(Text(f"  {item}", style="dim") for item in evidence_line(cluster).split("; "))
+    parts.append(Text(f"representative calls ({len(cluster.example_call_ids)}):", style="bold"))
+    for call_id in cluster.example_call_ids:
+        call = examples.get(call_id)
+        parts.append(call_view(call) if call is not None else Text(f"  {call_id} (not in the saved calls)"))
+    return Group(*parts)

@@ -23,6 +23,9 @@ MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
 MAX_SAMPLED_DOCUMENT_BYTES = 16 * 1024 * 1024  # a larger JSON document is detected from its head text only
 MAX_CSV_FIELD_BYTES = 64 * 1024 * 1024
 HEAD_BYTES = 64 * 1024
+# Real JSON logs compress 5-50x (repetitive agent prompts up to ~100x); decompression bombs reach 1000x and more.
+MAX_GZIP_RATIO = 200
+MIN_GZIP_ALLOWANCE = 256 * 1024 * 1024
 SAMPLE_RECORDS = 20
 PARQUET_MAGIC = b"PAR1"
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -44,10 +47,42 @@ class Skip:
     reason: str
 
 
+class DecompressionLimitError(OSError):
+    """A compressed file expands far beyond what real logs do: a decompression bomb, or not a log."""
+
+
+class _BoundedGzip(io.RawIOBase):
+    """A gzip stream that stops with DecompressionLimitError past ``limit`` decompressed bytes."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        self._inner = gzip.open(path, "rb")  # noqa: SIM115 - closed by close(), this object is the context
+        self._limit = limit
+        self._read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self._inner.readinto(buffer)
+        self._read += count
+        if self._read > self._limit:
+            raise DecompressionLimitError(f"expands beyond {self._limit:,} bytes (over {MAX_GZIP_RATIO}x)")
+        return count
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
+def gzip_limit(compressed_bytes: int) -> int:
+    return max(MIN_GZIP_ALLOWANCE, compressed_bytes * MAX_GZIP_RATIO)
+
+
 def open_binary(path: Path) -> IO[bytes]:
-    """Open a file for reading bytes, decompressing ``.gz`` transparently."""
+    """Open a file for reading bytes, decompressing ``.gz`` transparently, within a bound on how far it expands."""
     if path.suffix == ".gz":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
+        raw = _BoundedGzip(path, gzip_limit(path.stat().st_size))
+        return io.BufferedReader(raw, buffer_size=1 << 20)
     return path.open("rb")
 
 

@@ -1,0 +1,102 @@
+"""An on-disk embedding cache: each distinct text is embedded once per model, across runs.
+
+The cache is one SQLite database per model under the user cache directory ($SLMSCOUT_CACHE_DIR, else
+$XDG_CACHE_HOME/slmscout, else ~/.cache/slmscout). Rows are keyed by the SHA-256 of the text, and hold only the
+vector: no text is stored, and slmscout embeds redacted text, so nothing sensitive reaches the cache. Each batch
+of new vectors is written in one transaction, so an interrupted run leaves the cache consistent (it just has
+fewer rows).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from slmscout.analyzers.embed import Embedder
+from slmscout.errors import OutputError
+
+WRITE_BATCH = 4096
+
+
+def default_cache_dir() -> Path:
+    configured = os.environ.get("SLMSCOUT_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "slmscout"
+
+
+def _key(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+class CachedEmbedder:
+    """Wraps an embedder: vectors already in the cache are read, only new texts are embedded (and stored)."""
+
+    def __init__(self, inner: Embedder, cache_dir: Path | None = None) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.hits = 0
+        self.misses = 0
+        folder = (cache_dir or default_cache_dir()) / "embeddings"
+        identity = getattr(inner, "cache_key", None) or inner.name
+        model_key = hashlib.sha256(str(identity).encode()).hexdigest()[:24]
+        self.path = folder / f"{model_key}.sqlite3"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, dims INTEGER, vector BLOB) WITHOUT ROWID"
+            )
+            self._db.execute("CREATE TABLE IF NOT EXISTS model (name TEXT)")
+        except (OSError, sqlite3.Error) as exc:
+            raise OutputError(f"cannot use the embedding cache at {self.path}: {exc}") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _lookup(self, keys: Sequence[bytes]) -> dict[bytes, NDArray[np.float32]]:
+        found: dict[bytes, NDArray[np.float32]] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, dims, blob in self._db.execute(
+                f"SELECT key, dims, vector FROM vectors WHERE key IN ({marks})",
+                chunk,
+            ):
+                vector = np.frombuffer(blob, dtype=np.float32)
+                if vector.shape[0] == dims:
+                    found[key] = vector
+        return found
+
+    def _store(self, keys: Sequence[bytes], vectors: NDArray[np.float32]) -> None:
+        blobs = [np.ascontiguousarray(v, dtype=np.float32).tobytes() for v in vectors]
+        rows = [(k, int(v.shape[0]), b) for k, v, b in zip(keys, vectors, blobs, strict=True)]
+        try:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)
+        except sqlite3.Error as exc:
+            raise OutputError(f"cannot write the embedding cache at {self.path}: {exc}") from None
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        if not texts:
+            return self.inner.embed(texts)
+        keys = [_key(t) for t in texts]
+        found = self._lookup(sorted(set(keys)))
+        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in found}.items())
+        self.hits += len(texts) - sum(1 for k in keys if k not in found)
+        self.misses += len(missing)
+        for start in range(0, len(missing), WRITE_BATCH):
+            batch = missing[start : start + WRITE_BATCH]
+            vectors = self.inner.embed([t for _, t in batch])
+            self._store([k for k, _ in batch], vectors)
+            found.update((k, v) for (k, _), v in zip(batch, vectors, strict=True))
+        return np.stack([found[k] for k in keys]).astype(np.float32)
