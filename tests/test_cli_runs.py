@@ -230,3 +230,25 @@ def test_the_embedder_only_ever_sees_redacted_text(fake_model: HashingEmbedder, 
     _planted_trace(trace)
     assert runner.invoke(app, ["analyze", str(trace), "--no-save", "-q", "--no-cache"]).exit_code == 0
     assert seen and not any(value in text for text in seen for value in PLANTED.values())
+
+
+def test_ctrl_c_leaves_no_run_and_a_usable_cache(
+    fake_model: HashingEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from slmscout.reports import save
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    original = save.render_markdown
+    monkeypatch.setattr(save, "render_markdown", interrupted)
+    cache = tmp_path / "cache"
+    args = ["analyze", str(OPENHANDS_SAMPLE), "--out", str(tmp_path / "run"), "--cache-dir", str(cache)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 130 and "interrupted" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
+    monkeypatch.setattr(save, "render_markdown", original)
+    fake_model.calls.clear()
+    assert runner.invoke(app, [*args, "-q"]).exit_code == 0
+    assert sum(fake_model.calls) == 0, "the second run found every vector in the cache the interrupted run wrote"
+    assert (tmp_path / "run" / "manifest.json").is_file()

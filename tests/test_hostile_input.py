@@ -7,9 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from slmscout.cli.app import app
 from slmscout.traces import source
 from slmscout.traces.ingest import ReadSummary, read_traces
+from tests.conftest import HashingEmbedder
 
 LINE = b'{"messages":[{"role":"user","content":"hi"}],"response":"ok"}\n'
 
@@ -47,3 +50,21 @@ def test_deep_nesting_and_a_huge_line_are_skipped_with_reasons(tmp_path: Path) -
     assert len(calls) == 2
     assert summary.records_skipped == 2
     assert any("67108864 bytes" in reason for reason in summary.skips), summary.skips
+
+
+def test_a_corpus_over_the_memory_budget_stops_with_a_message(fake_model: HashingEmbedder, tmp_path: Path) -> None:
+    traces = tmp_path / "traces"
+    traces.mkdir()
+    for part in range(3):
+        (traces / f"part{part}.jsonl").write_bytes(
+            b"".join(
+                json.dumps({"id": f"{part}-{i}", "messages": [{"role": "user", "content": "x" * 5000}]}).encode()
+                + b"\n"
+                for i in range(200)
+            )
+        )
+    result = CliRunner().invoke(app, ["analyze", str(traces), "--memory-budget", "0.002", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert "memory budget of 0.002 GB" in result.stderr and "--memory-budget" in result.stderr
+    assert not (tmp_path / "r").exists()
+    assert CliRunner().invoke(app, ["analyze", str(traces), "--no-save", "-q"]).exit_code == 0

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 from slmscout.analyzers.embed import Embedder
 
 EMBED_CHUNK = 512
+T = TypeVar("T")
 
 
 class Progress(Protocol):
@@ -46,3 +47,11 @@ class ReportingEmbedder:
         if not parts:
             return self.inner.embed(texts)
         return np.concatenate(parts, axis=0)
+
+
+def counted(items: Iterable[T], progress: Progress, name: str) -> Iterator[T]:
+    """Pass ``items`` through, reporting each as one unit of a stage with no known total."""
+    progress.stage(name)
+    for item in items:
+        progress.advance()
+        yield item

@@ -164,25 +164,32 @@ def analyze(
         ),
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the embedding cache.")] = False,
+    memory_budget: Annotated[
+        float | None,
+        typer.Option(
+            "--memory-budget",
+            min=0.001,
+            help="GB of calls to hold before stopping with a message (default: half the physical memory).",
+            envvar="SLMSCOUT_MEMORY_BUDGET",
+        ),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print nothing but errors; only write the files asked for.")
     ] = False,
 ) -> None:
     """Read traces, cluster the calls into task types and judge each for replacement by a small model."""
     from slmscout.analyzers.assumptions import Assumptions, resolve
-    from slmscout.analyzers.embed import load_embedder
+    from slmscout.analyzers.embed import Embedder, load_embedder
     from slmscout.analyzers.embedding_cache import CachedEmbedder
-    from slmscout.analyzers.pipeline import AnalysisParams, canonical_order
-    from slmscout.analyzers.pipeline import analyze as run_analysis
+    from slmscout.analyzers.pipeline import AnalysisParams
     from slmscout.analyzers.verdict import VerdictRules
     from slmscout.cli.progress import BarProgress
     from slmscout.reports.csv_export import write_call_csv, write_cluster_csv
     from slmscout.reports.json_report import dumps, report_document
-    from slmscout.reports.run import RedactionInfo, overview_of
-    from slmscout.reports.save import build_manifest, save_run
+    from slmscout.reports.save import save_run
     from slmscout.reports.terminal import render_report
-    from slmscout.traces.ingest import ReadSummary, check_strict, read_traces
-    from slmscout.traces.redaction import Redactor
+    from slmscout.reports.workflow import analyse_traces
+    from slmscout.traces.budget import default_budget
 
     if demo and paths:
         raise UsageError("--demo reads the bundled traces; give either --demo or paths, not both")
@@ -202,24 +209,25 @@ def analyze(
         framework=framework or ("metagpt" if demo else None),
     )
     err = Console(stderr=True)
-    summary = ReadSummary()
     with BarProgress(err, enabled=err.is_terminal and not quiet) as progress:
-        calls = canonical_order(progress.counting(read_traces(inputs, summary, format_name), "Reading traces"))
-        if strict:
-            check_strict(summary)
-        redactor = None if no_redact else Redactor()
-        if redactor is not None:
-            calls = list(progress.counting((redactor.call(c) for c in calls), "Redacting"))
-        progress.stage("Loading the embedding model")
-        embedder = load_embedder(model)
-        if not no_cache:
-            embedder = CachedEmbedder(embedder, cache_dir)
-        analysis = run_analysis(calls, embedder, params, progress=progress)
+
+        def embedder() -> Embedder:
+            loaded = load_embedder(model)
+            return loaded if no_cache else CachedEmbedder(loaded, cache_dir)
+
+        result = analyse_traces(
+            inputs,
+            embedder,
+            params,
+            format_name=format_name,
+            strict=strict,
+            redact=not no_redact,
+            memory_budget=int(memory_budget * 2**30) if memory_budget else default_budget(),
+            progress=progress,
+        )
+        analysis, manifest = result.analysis, result.manifest
         progress.stage("Saving the run")
-        reads = overview_of(summary)
-        redaction = RedactionInfo(redactor is not None, dict(redactor.counts) if redactor else {})
-        manifest = build_manifest(inputs, reads, analysis, redaction)
-        saved = None if no_save else save_run(manifest, analysis, calls, out)
+        saved = None if no_save else save_run(manifest, analysis, result.calls, out)
     if csv_path is not None:
         write_cluster_csv(csv_path, analysis)
     if calls_csv is not None:
@@ -227,7 +235,7 @@ def analyze(
     if json_output:
         typer.echo(dumps(report_document(manifest, analysis)), nl=False)
     elif not quiet:
-        render_report(report_console(), analysis, reads, limit=top or None, details=details)
+        render_report(report_console(), analysis, manifest.reads, limit=top or None, details=details)
     if saved is not None and not quiet:
         where = f"Saved run {manifest.run_id} in {saved.path}/ (report.html, report.md, report.json, CSVs, calls)."
         hint = f"slmscout show {saved.path} [CLUSTER]   slmscout export {saved.path} CLUSTER... --out DIR"

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from types import TracebackType
-from typing import TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
-
-T = TypeVar("T")
 
 
 class BarProgress:
@@ -47,10 +43,3 @@ class BarProgress:
     def advance(self, units: int = 1) -> None:
         if self.enabled and self._task is not None:
             self._bars.advance(self._task, units)
-
-    def counting(self, items: Iterable[T], name: str) -> Iterator[T]:
-        """Pass ``items`` through, counting them on a bar with no known total."""
-        self.stage(name)
-        for item in items:
-            self.advance()
-            yield item
