@@ -11,7 +11,9 @@ each method clusters the calls (never seeing ``labels.csv``) and is timed; the l
 homogeneity, completeness, V-measure and ARI (scikit-learn), the number of clusters and wall seconds.
 
 Methods:
-  slmscout        the installed CLI, run as a user would: ``slmscout analyze calls.jsonl --quiet --calls-csv ...``
+  slmscout        the installed CLI, run as a user would: ``slmscout analyze calls.jsonl -q --no-save --calls-csv ...``
+  slmscout-minilm the same with ``--model all-MiniLM-L6-v2``: the transformer the default static model is distilled
+                  from (the default must stay within 0.02 V-measure of it)
   tfidf-kmeans    TF-IDF of the full prompt text + KMeans with the true number of labels k
   minilm-kmeans   bundled all-MiniLM-L6-v2 embedding of the full prompt text + KMeans with the true k
   prefix-key      group by (first 60 characters of the first prompt turn, first 40 of the last user turn)
@@ -50,14 +52,17 @@ DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "real"
 USER_ENV = dict(os.environ)
 # The in-process MiniLM (and BERTopic) must never reach the network; set before huggingface_hub is imported.
 os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no weight-loading report in the table
 
 MISSING = "(missing)"
 SLMSCOUT = "slmscout"
+SLMSCOUT_TRANSFORMER = "slmscout-minilm"  # slmscout with --model all-MiniLM-L6-v2: the transformer it distils
+MAX_V_LOSS = 0.02  # the default static model may cost at most this much V-measure against the transformer
 TFIDF = "tfidf-kmeans"
 MINILM = "minilm-kmeans"
 PREFIX = "prefix-key"
 BERTOPIC = "bertopic"
-METHOD_ORDER = (SLMSCOUT, TFIDF, MINILM, PREFIX, BERTOPIC)
+METHOD_ORDER = (SLMSCOUT, SLMSCOUT_TRANSFORMER, TFIDF, MINILM, PREFIX, BERTOPIC)
 
 # Targets keyed by corpus folder name: minimum homogeneity, minimum completeness, maximum number of clusters.
 TARGETS: dict[str, dict[str, float]] = {
@@ -184,20 +189,24 @@ def slmscout_executable() -> str:
     return found
 
 
-def run_slmscout(corpus: Corpus) -> MethodRun:
+def run_slmscout(corpus: Corpus, model: str | None = None) -> MethodRun:
     """The installed CLI, as a user would run it; the whole subprocess is timed. It gets only calls.jsonl."""
+    method = SLMSCOUT if model is None else SLMSCOUT_TRANSFORMER
     with tempfile.TemporaryDirectory(prefix="slmscout-bench-") as tmp:
         out = Path(tmp) / "calls.csv"
         command = [slmscout_executable(), "analyze", str(corpus.calls_path), "--quiet", "--calls-csv", str(out)]
+        command.append("--no-save")  # the run folder (HTML, JSON, calls) is not what is measured here
+        if model is not None:
+            command += ["--model", model]
         start = time.perf_counter()
-        result = subprocess.run(command, capture_output=True, text=True, env=USER_ENV, check=False)
+        result = subprocess.run(command, capture_output=True, text=True, env=USER_ENV, check=False, cwd=tmp)
         seconds = time.perf_counter() - start
         if result.returncode != 0 or not out.is_file():
             tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
-            return MethodRun(SLMSCOUT, seconds, error=f"exit {result.returncode}: " + " | ".join(tail))
+            return MethodRun(method, seconds, error=f"exit {result.returncode}: " + " | ".join(tail))
         with out.open(encoding="utf-8", newline="") as handle:
             assignment = {row["call_id"]: row["cluster_id"] for row in csv.DictReader(handle)}
-    return MethodRun(SLMSCOUT, seconds, assignment=assignment)
+    return MethodRun(method, seconds, assignment=assignment)
 
 
 def kmeans_labels(features: Any, k: int) -> list[str]:
@@ -314,8 +323,10 @@ def guarded(method: str, run: Callable[[], MethodRun]) -> MethodRun:
         return MethodRun(method, time.perf_counter() - start, error=f"{type(exc).__name__}: {exc}")
 
 
-def benchmark_corpus(corpus: Corpus, *, minilm: bool, bertopic: bool) -> list[MethodRun]:
+def benchmark_corpus(corpus: Corpus, *, minilm: bool, bertopic: bool, transformer: bool = True) -> list[MethodRun]:
     runs = [guarded(SLMSCOUT, lambda: run_slmscout(corpus)), guarded(TFIDF, lambda: run_tfidf(corpus))]
+    if transformer:
+        runs.append(guarded(SLMSCOUT_TRANSFORMER, lambda: run_slmscout(corpus, "all-MiniLM-L6-v2")))
     embeddings: Embeddings | None = None
     if minilm or bertopic:
         try:
@@ -385,7 +396,17 @@ def verdicts(results: dict[str, list[MethodRun]]) -> list[tuple[bool, str]]:
                 else f"h={slm.homogeneity:.3f} c={slm.completeness:.3f} clusters={slm.clusters}"
             )
             lines.append((ok, f"{name}: slmscout {' and '.join(parts)}  (got {got})"))
-        others = [r for r in runs if r.method != SLMSCOUT and r.score is not None]
+        variant = next((r.score for r in runs if r.method == SLMSCOUT_TRANSFORMER), None)
+        if slm is not None and variant is not None:
+            loss = variant.v_measure - slm.v_measure
+            lines.append(
+                (
+                    loss <= MAX_V_LOSS,
+                    f"{name}: default (static) model within {MAX_V_LOSS} V of the transformer  "
+                    f"(static {slm.v_measure:.3f}, transformer {variant.v_measure:.3f})",
+                )
+            )
+        others = [r for r in runs if r.method not in (SLMSCOUT, SLMSCOUT_TRANSFORMER) and r.score is not None]
         if slm is None:
             lines.append((False, f"{name}: slmscout V-measure above every other method  (slmscout failed)"))
             continue
@@ -428,6 +449,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-bertopic", action="store_true", help="do not run BERTopic")
     parser.add_argument("--skip-minilm", action="store_true", help="do not run MiniLM + KMeans")
+    parser.add_argument(
+        "--skip-transformer", action="store_true", help="do not run slmscout with the transformer model too"
+    )
     return parser.parse_args(argv)
 
 
@@ -453,7 +477,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ran = [
         m
         for m in METHOD_ORDER
-        if not (m == MINILM and args.skip_minilm) and not (m == BERTOPIC and not run_bertopic_method)
+        if not (m == MINILM and args.skip_minilm)
+        and not (m == BERTOPIC and not run_bertopic_method)
+        and not (m == SLMSCOUT_TRANSFORMER and args.skip_transformer)
     ]
 
     print(f"data: {data}")
@@ -466,7 +492,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, list[MethodRun]] = {}
     for folder in folders:
         corpus = load_corpus(folder)
-        runs = benchmark_corpus(corpus, minilm=not args.skip_minilm, bertopic=run_bertopic_method)
+        runs = benchmark_corpus(
+            corpus, minilm=not args.skip_minilm, bertopic=run_bertopic_method, transformer=not args.skip_transformer
+        )
         results[corpus.name] = runs
         print_table(corpus, runs)
         sys.stdout.flush()

@@ -1,4 +1,5 @@
-"""One end-to-end run with the real bundled all-MiniLM-L6-v2, offline."""
+"""End-to-end runs with the real models, offline: the default static model distilled from all-MiniLM-L6-v2, and
+the bundled transformer itself."""
 
 from __future__ import annotations
 
@@ -9,26 +10,31 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from slmscout.analyzers.embed import load_embedder
+from slmscout.analyzers.embed import TRANSFORMER_MODEL, load_embedder
 from slmscout.cli.app import app
 from tests.conftest import OPENHANDS_SAMPLE
 
 pytestmark = pytest.mark.model
 
 
-def test_bundled_model_loads_offline_and_embeds() -> None:
-    embedder = load_embedder()
+@pytest.mark.parametrize(("model", "dims", "threshold"), [(None, 256, 0.30), (TRANSFORMER_MODEL, 384, None)])
+def test_models_load_offline_and_embed(model: str | None, dims: int, threshold: float | None) -> None:
+    embedder = load_embedder(model)
     vectors = embedder.embed(["classify this ticket", "classify this ticket", "write a poem"])
-    assert vectors.shape == (3, 384)
+    assert vectors.shape == (3, dims)
     assert abs(float(vectors[0] @ vectors[0]) - 1.0) < 1e-5
     assert float(vectors[0] @ vectors[1]) > 0.999 > float(vectors[0] @ vectors[2])
+    assert getattr(embedder, "distance_threshold", None) == threshold
 
 
 def test_analyze_with_real_model(tmp_path: Path) -> None:
     calls_csv = tmp_path / "calls.csv"
-    result = CliRunner().invoke(app, ["analyze", str(OPENHANDS_SAMPLE), "--calls-csv", str(calls_csv)])
+    args = ["analyze", str(OPENHANDS_SAMPLE), "--calls-csv", str(calls_csv), "--out", str(tmp_path / "run")]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "all-MiniLM-L6-v2 (bundled)" in result.stdout
+    assert "all-MiniLM-L6-v2 static" in result.stdout
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["parameters"]["clustering"]["distance_threshold"] == 0.30
     with calls_csv.open() as handle:
         ids = [row["call_id"] for row in csv.DictReader(handle)]
     expected = [json.loads(line)["id"] for line in OPENHANDS_SAMPLE.read_text().splitlines()]

@@ -18,6 +18,7 @@ calls give the same clusters and ids in any order.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,15 +33,20 @@ from slmscout.analyzers.signature import TaskSignature, TemplateIndex
 from slmscout.traces.record import LLMCall
 
 Matrix = NDArray[np.float64]
+DEFAULT_DISTANCE_THRESHOLD = 0.35  # chosen for all-MiniLM-L6-v2 on benchmarks/clustering.py
+ASSIGN_CHUNK = 2048
 
 
 @dataclass(frozen=True, slots=True)
 class ClusteringParams:
     """Chosen by measurement on the clustering benchmark (benchmarks/clustering.py), not per corpus."""
 
-    distance_threshold: float = 0.35  # cosine distance under which groups are one task (average linkage)
+    # cosine distance under which groups are one task (average linkage); None: the embedding model's own
+    # (its folder's slmscout.json), else DEFAULT_DISTANCE_THRESHOLD
+    distance_threshold: float | None = None
     embedding_weight: float = 0.5  # share of the piece-embedding similarity in the mix; 0 is lexical only
     one_off_prompt_chars: int = 2000  # prompt text embedded for calls with no recurring template
+    max_linkage_units: int = 4000  # units clustered exactly; the rest join the nearest cluster (memory O(cap^2))
 
 
 def piece_weight(piece: str, index: TemplateIndex) -> float:
@@ -55,7 +61,8 @@ def _normalise_rows(matrix: Matrix) -> Matrix:
     return np.asarray(matrix / norms, dtype=np.float64)
 
 
-def lexical_similarity(signatures: Sequence[TaskSignature], index: TemplateIndex) -> Matrix:
+def lexical_features(signatures: Sequence[TaskSignature], index: TemplateIndex) -> csr_matrix:
+    """One row per signature: its pieces, each weighted by ``piece_weight``, L2-normalised (sparse)."""
     vocabulary: dict[str, int] = {}
     rows: list[int] = []
     cols: list[int] = []
@@ -68,12 +75,12 @@ def lexical_similarity(signatures: Sequence[TaskSignature], index: TemplateIndex
     matrix = csr_matrix((values, (rows, cols)), shape=(len(signatures), max(1, len(vocabulary))))
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
-    normalised = diags(1.0 / norms) @ matrix
-    return np.asarray((normalised @ normalised.T).toarray(), dtype=np.float64)
+    return csr_matrix(diags(1.0 / norms) @ matrix)
 
 
-def semantic_similarity(signatures: Sequence[TaskSignature], index: TemplateIndex, embedder: Embedder) -> Matrix:
-    """Cosine of IDF-weighted mean piece embeddings; each distinct piece is embedded once."""
+def semantic_features(signatures: Sequence[TaskSignature], index: TemplateIndex, embedder: Embedder) -> Matrix:
+    """One row per signature: the IDF-weighted mean of its pieces' embeddings, L2-normalised; each distinct piece
+    is embedded once."""
     distinct = sorted({piece for signature in signatures for piece in signature.pieces})
     position = {piece: i for i, piece in enumerate(distinct)}
     vectors = embedder.embed(distinct).astype(np.float64)
@@ -81,8 +88,38 @@ def semantic_similarity(signatures: Sequence[TaskSignature], index: TemplateInde
     for row, signature in enumerate(signatures):
         for piece in signature.pieces:
             means[row] += piece_weight(piece, index) * vectors[position[piece]]
-    means = _normalise_rows(means)
-    return np.asarray(means @ means.T, dtype=np.float64)
+    return _normalise_rows(means)
+
+
+@dataclass(frozen=True)
+class FeatureBlock:
+    """Units compared on the same features: similarity = (1 - w) * lexical cosine + w * semantic cosine."""
+
+    lexical: csr_matrix | None
+    semantic: Matrix | None
+    semantic_weight: float
+
+    @property
+    def size(self) -> int:
+        source = self.lexical if self.lexical is not None else self.semantic
+        return 0 if source is None else int(source.shape[0])
+
+    def rows(self, rows: Sequence[int]) -> FeatureBlock:
+        pick = list(rows)
+        return FeatureBlock(
+            self.lexical[pick] if self.lexical is not None else None,
+            self.semantic[pick] if self.semantic is not None else None,
+            self.semantic_weight,
+        )
+
+    def similarity(self, a: Sequence[int], b: Sequence[int]) -> Matrix:
+        out = np.zeros((len(a), len(b)), dtype=np.float64)
+        if self.lexical is not None:
+            lexical = self.lexical[list(a)] @ self.lexical[list(b)].T
+            out += (1.0 - self.semantic_weight) * np.asarray(lexical.toarray(), dtype=np.float64)
+        if self.semantic is not None:
+            out += self.semantic_weight * (self.semantic[list(a)] @ self.semantic[list(b)].T)
+        return out
 
 
 def cut_tree(similarity: Matrix, threshold: float) -> list[int]:
@@ -96,6 +133,45 @@ def cut_tree(similarity: Matrix, threshold: float) -> list[int]:
     return [int(label) - 1 for label in fcluster(tree, t=threshold, criterion="distance")]
 
 
+def cut_units(block: FeatureBlock, counts: Sequence[int], threshold: float, cap: int) -> list[int]:
+    """Average-linkage clusters of a block's units, in bounded memory.
+
+    Up to ``cap`` units are clustered exactly. Beyond that, the ``cap`` units that stand for the most calls are
+    clustered, and every other unit joins the cluster it is closest to on average (average linkage's own
+    criterion) when within ``threshold``; the units that join none are clustered the same way among themselves.
+    Memory is O(cap^2), whatever the number of units.
+    """
+    n = block.size
+    if n <= cap:
+        return cut_tree(block.similarity(range(n), range(n)), threshold)
+    order = sorted(range(n), key=lambda i: (-counts[i], i))
+    representatives = sorted(order[:cap])
+    rest = sorted(order[cap:])
+    rep_labels = cut_tree(block.similarity(representatives, representatives), threshold)
+    clusters = max(rep_labels) + 1
+    membership = np.zeros((len(representatives), clusters), dtype=np.float64)
+    membership[np.arange(len(representatives)), rep_labels] = 1.0
+    membership /= membership.sum(axis=0, keepdims=True)
+    labels = [-1] * n
+    for unit, label in zip(representatives, rep_labels, strict=True):
+        labels[unit] = label
+    unmatched: list[int] = []
+    for start in range(0, len(rest), ASSIGN_CHUNK):
+        chunk = rest[start : start + ASSIGN_CHUNK]
+        mean = block.similarity(chunk, representatives) @ membership
+        best = mean.argmax(axis=1)
+        for unit, cluster, score in zip(chunk, best, mean[np.arange(len(chunk)), best], strict=True):
+            if 1.0 - score <= threshold:
+                labels[unit] = int(cluster)
+            else:
+                unmatched.append(unit)
+    if unmatched:
+        sub = cut_units(block.rows(unmatched), [counts[u] for u in unmatched], threshold, cap)
+        for unit, label in zip(unmatched, sub, strict=True):
+            labels[unit] = clusters + label
+    return labels
+
+
 def _one_off_text(call: LLMCall, chars: int) -> str:
     return "\n".join(m.content for m in call.messages)[:chars] or "(empty prompt)"
 
@@ -106,7 +182,25 @@ class Clustering:
 
     labels: list[int]  # per call; 0 is the largest cluster
     units: list[int]  # per call: the unit (distinct signature, or distinct one-off prompt) it was compared as
-    unit_similarity: Matrix  # units x units: the similarity the clustering cut (0 between templated and one-offs)
+    blocks: tuple[tuple[int, FeatureBlock], ...]  # (first unit, features): templated units, then one-off prompts
+
+    def unit_similarity(self, units: Sequence[int]) -> Matrix:
+        """Similarity among the given units, as the clustering saw it (0 across blocks)."""
+        out = np.zeros((len(units), len(units)), dtype=np.float64)
+        for offset, block in self.blocks:
+            inside = [i for i, u in enumerate(units) if offset <= u < offset + block.size]
+            if inside:
+                local = [units[i] - offset for i in inside]
+                out[np.ix_(inside, inside)] = block.similarity(local, local)
+        return out
+
+
+def resolved_threshold(params: ClusteringParams, embedder: Embedder) -> float:
+    """The distance threshold in force: the user's, else the embedding model's recommendation, else the default."""
+    if params.distance_threshold is not None:
+        return params.distance_threshold
+    recommended = getattr(embedder, "distance_threshold", None)
+    return float(recommended) if isinstance(recommended, int | float) else DEFAULT_DISTANCE_THRESHOLD
 
 
 def cluster_calls(
@@ -116,20 +210,22 @@ def cluster_calls(
     embedder: Embedder,
     params: ClusteringParams,
 ) -> Clustering:
+    threshold = resolved_threshold(params, embedder)
     raw: list[int] = [0] * len(calls)
     keys: list[str] = [""] * len(calls)
     units: list[int] = [0] * len(calls)
-    templated = sorted({s.pieces for s in signatures if not s.is_empty})
-    blocks: list[Matrix] = []
+    blocks: list[tuple[int, FeatureBlock]] = []
+    signature_calls = Counter(s.pieces for s in signatures if not s.is_empty)
+    templated = sorted(signature_calls)
     next_label = 0
     if templated:
         groups = [TaskSignature(pieces) for pieces in templated]
-        similarity = lexical_similarity(groups, index)
-        if params.embedding_weight > 0:
-            weight = params.embedding_weight
-            similarity = (1 - weight) * similarity + weight * semantic_similarity(groups, index, embedder)
-        blocks.append(similarity)
-        group_labels = cut_tree(similarity, params.distance_threshold)
+        weight = params.embedding_weight
+        semantic = semantic_features(groups, index, embedder) if weight > 0 else None
+        block = FeatureBlock(lexical_features(groups, index), semantic, weight)
+        blocks.append((0, block))
+        counts = [signature_calls[pieces] for pieces in templated]
+        group_labels = cut_units(block, counts, threshold, params.max_linkage_units)
         label_of = dict(zip(templated, group_labels, strict=True))
         unit_of = {pieces: i for i, pieces in enumerate(templated)}
         for i, signature in enumerate(signatures):
@@ -141,28 +237,19 @@ def cluster_calls(
     one_offs = [i for i, signature in enumerate(signatures) if signature.is_empty]
     if one_offs:
         texts = [_one_off_text(calls[i], params.one_off_prompt_chars) for i in one_offs]
-        distinct = sorted(set(texts))
+        text_calls = Counter(texts)
+        distinct = sorted(text_calls)
         vectors = _normalise_rows(embedder.embed(distinct).astype(np.float64))
-        similarity = vectors @ vectors.T
-        blocks.append(similarity)
-        text_labels = dict(zip(distinct, cut_tree(similarity, params.distance_threshold), strict=True))
+        block = FeatureBlock(None, vectors, 1.0)
+        blocks.append((len(templated), block))
+        labels = cut_units(block, [text_calls[t] for t in distinct], threshold, params.max_linkage_units)
+        text_labels = dict(zip(distinct, labels, strict=True))
         text_unit = {text: len(templated) + i for i, text in enumerate(distinct)}
         for i, text in zip(one_offs, texts, strict=True):
             raw[i] = next_label + text_labels[text]
             keys[i] = "\uffff" + text  # after every templated key: one-offs never take a templated cluster's id
             units[i] = text_unit[text]
-    return Clustering(canonical_ids(raw, keys), units, _block_diagonal(blocks))
-
-
-def _block_diagonal(blocks: Sequence[Matrix]) -> Matrix:
-    size = sum(b.shape[0] for b in blocks)
-    out = np.zeros((size, size), dtype=np.float64)
-    at = 0
-    for block in blocks:
-        n = block.shape[0]
-        out[at : at + n, at : at + n] = block
-        at += n
-    return out
+    return Clustering(canonical_ids(raw, keys), units, tuple(blocks))
 
 
 def canonical_ids(raw: Sequence[int], keys: Sequence[str]) -> list[int]:

@@ -7,8 +7,10 @@ name that is not already on disk fails with a clear message instead of a downloa
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -17,7 +19,8 @@ from numpy.typing import NDArray
 
 from slmscout.errors import ModelError
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2 (bundled)"
+TRANSFORMER_MODEL = "all-MiniLM-L6-v2"  # --model name of the bundled transformer
+STATIC_MODEL_SETTINGS = "slmscout.json"  # in a model folder: {"name": ..., "distance_threshold": ...}
 BATCH_SIZE = 64
 
 
@@ -27,6 +30,20 @@ class Embedder(Protocol):
     name: str
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]: ...
+
+
+def static_model_path() -> str:
+    """Folder of the default embedder: a static model distilled from the bundled MiniLM (scripts/)."""
+    return str(resources.files("slmscout.models").joinpath("minilm_static"))
+
+
+def _settings(location: str) -> dict[str, object]:
+    path = Path(location) / STATIC_MODEL_SETTINGS
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def _offline() -> None:
@@ -71,9 +88,21 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, model: str | None = None, batch_size: int = BATCH_SIZE) -> None:
         _offline()
-        self.name = model or DEFAULT_MODEL
+        if model is None:
+            location = static_model_path()
+        elif model == TRANSFORMER_MODEL:
+            location = bundled_model_path()
+        else:
+            location = model
+        settings = _settings(location)
+        name = settings.get("name")
+        self.name = (
+            name if isinstance(name, str) else (f"{model} (bundled)" if model == TRANSFORMER_MODEL else location)
+        )
+        threshold = settings.get("distance_threshold")
+        # the cosine distance at which this model's clusters are tasks, when its folder says (else the default)
+        self.distance_threshold: float | None = float(threshold) if isinstance(threshold, int | float) else None
         self.batch_size = batch_size
-        location = model or bundled_model_path()
         self.cache_key = model_identity(self.name, location)
         try:
             from sentence_transformers import SentenceTransformer
@@ -96,7 +125,10 @@ class SentenceTransformerEmbedder:
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-        return np.asarray(vectors, dtype=np.float32)
+        out = np.asarray(vectors, dtype=np.float32)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return np.asarray(out / norms, dtype=np.float32)  # unit length (a float16 static model is only close)
 
 
 def load_embedder(model: str | None = None) -> Embedder:

@@ -42,6 +42,7 @@ class CachedEmbedder:
     def __init__(self, inner: Embedder, cache_dir: Path | None = None) -> None:
         self.inner = inner
         self.name = inner.name
+        self.distance_threshold = getattr(inner, "distance_threshold", None)
         self.hits = 0
         self.misses = 0
         folder = (cache_dir or default_cache_dir()) / "embeddings"

@@ -11,7 +11,7 @@ from pathlib import Path
 from slmscout.analyzers.analysis import Analysis, CallAssignment, ClusterReport
 from slmscout.analyzers.assumptions import Assumptions, validate
 from slmscout.analyzers.catalog import SLM, PriceTable, load_catalog, load_prices
-from slmscout.analyzers.cluster import ClusteringParams, cluster_calls
+from slmscout.analyzers.cluster import ClusteringParams, cluster_calls, resolved_threshold
 from slmscout.analyzers.economics import cluster_economics
 from slmscout.analyzers.embed import Embedder
 from slmscout.analyzers.evidence import cluster_evidence
@@ -93,6 +93,13 @@ def analyze(
     progress: Progress | None = None,
 ) -> Analysis:
     params = params or AnalysisParams()
+    # the threshold in force is recorded, whether the user set it or the model recommended it
+    params = dataclasses.replace(
+        params,
+        clustering=dataclasses.replace(
+            params.clustering, distance_threshold=resolved_threshold(params.clustering, embedder)
+        ),
+    )
     progress = progress or NoProgress()
     model_name = embedder.name
     embedder = ReportingEmbedder(embedder, progress)

@@ -35,6 +35,7 @@ class ReportingEmbedder:
     def __init__(self, inner: Embedder, progress: Progress) -> None:
         self.inner = inner
         self.name = inner.name
+        self.distance_threshold = getattr(inner, "distance_threshold", None)
         self.progress = progress
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:

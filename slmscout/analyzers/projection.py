@@ -57,7 +57,7 @@ def map_coordinates(clustering: Clustering, call_ids: Sequence[str], seed: int =
     counts = Counter(clustering.units)
     mapped = sorted(counts, key=lambda unit: (-counts[unit], unit))[:MAP_UNITS]
     mapped.sort()
-    similarity = clustering.unit_similarity[np.ix_(mapped, mapped)]
+    similarity = clustering.unit_similarity(mapped)
     distance = np.clip(1.0 - similarity, 0.0, 2.0)
     distance = (distance + distance.T) / 2.0
     np.fill_diagonal(distance, 0.0)
