@@ -11,6 +11,7 @@ it was offered and its caller (module, role) when the log names one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import Counter
@@ -77,12 +78,22 @@ def _lines(text: str) -> list[tuple[str, bool]]:
     return lines
 
 
-def pieces(text: str) -> list[str]:
-    """The masked prose pieces of one prompt turn, in order; code blocks and non-prose lines left out.
+@functools.lru_cache(maxsize=1 << 18)
+def _line_pieces(line: str, is_label: bool) -> tuple[str, ...]:
+    """The masked prose pieces of one line outside code blocks (template lines recur: each is worked out once)."""
+    if is_label:
+        parts = [line]
+    elif len(line) > MAX_PIECE_CHARS:
+        parts = [part for part in _SENTENCE.split(line) if is_prose(part)]
+    elif is_prose(line):
+        parts = [line]
+    else:
+        return ()
+    return tuple(masked for masked in map(mask, parts) if _HAS_LETTER.search(masked))
 
-    Labels of ``Label: value`` lines are kept even when they are a single word (``Thought:``, ``Context:``):
-    they mark the template's slots.
-    """
+
+@functools.lru_cache(maxsize=1 << 14)
+def _turn_pieces(text: str) -> tuple[str, ...]:
     out: list[str] = []
     in_fence = False
     for line, is_label in _lines(text):
@@ -92,19 +103,17 @@ def pieces(text: str) -> list[str]:
         line = line.strip()
         if in_fence or not line:
             continue
-        if is_label:
-            parts = [line]
-        elif len(line) > MAX_PIECE_CHARS:
-            parts = [part for part in _SENTENCE.split(line) if is_prose(part)]
-        elif is_prose(line):
-            parts = [line]
-        else:
-            continue
-        for part in parts:
-            masked = mask(part)
-            if _HAS_LETTER.search(masked):
-                out.append(masked)
-    return out
+        out.extend(_line_pieces(line, is_label))
+    return tuple(out)
+
+
+def pieces(text: str) -> list[str]:
+    """The masked prose pieces of one prompt turn, in order; code blocks and non-prose lines left out.
+
+    Labels of ``Label: value`` lines are kept even when they are a single word (``Thought:``, ``Context:``):
+    they mark the template's slots. Turns and lines are worked out once each, however often they recur.
+    """
+    return list(_turn_pieces(text))
 
 
 def call_pieces(call: LLMCall) -> tuple[str, ...]:
