@@ -46,7 +46,10 @@ def analyse_traces(
         check_strict(summary)
     redactor = Redactor() if redact else None
     if redactor is not None:
-        calls = list(counted((redactor.call(c) for c in calls), progress, "Redacting"))
+        progress.stage("Redacting", len(calls))
+        for i, call in enumerate(calls):  # in place: each original is freed as soon as its copy exists
+            calls[i] = redactor.call(call)
+            progress.advance()
     progress.stage("Loading the embedding model")
     analysis = analyze(calls, load_embedder(), params, progress=progress)
     progress.stage("Describing the run")
