@@ -94,6 +94,9 @@ def placeholder_spans(value: str) -> list[tuple[int, int]]:
     return [m.span() for m in PLACEHOLDER.finditer(value)] if "<" in value else []
 
 
+MEMO_ENTRIES = 50_000  # distinct texts remembered; beyond, the memo restarts (a bound on memory)
+
+
 class Redactor:
     """Replaces PII and secrets by stable placeholders; one per run, fed calls in a canonical order."""
 
@@ -114,6 +117,9 @@ class Redactor:
         done = self._memo.get(value)
         if done is None:
             done = self._redact(value)
+            if len(self._memo) >= MEMO_ENTRIES:  # bounded: the memo only saves work, placeholders are kept apart
+                self._memo.clear()
+                self._paragraphs.clear()
             self._memo[value] = done
         return done
 
