@@ -184,7 +184,7 @@ def test_internal_errors_hide_the_traceback(fake_model: HashingEmbedder, monkeyp
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret prompt text")
 
-    monkeypatch.setattr("slmscout.reports.workflow.analyze", boom)
+    monkeypatch.setattr("slmscout.reports.workflow.analyze_table", boom)
     result = runner.invoke(app, ["analyze", str(OPENHANDS_SAMPLE)])
     assert result.exit_code == 70
     assert result.stderr.strip() == "slmscout: internal error (RuntimeError); please report it"

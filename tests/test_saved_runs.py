@@ -8,6 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from slmscout.analyzers.calltable import CallTable
 from slmscout.analyzers.pipeline import analyze
 from slmscout.errors import InputError, OutputError
 from slmscout.reports import save as save_module
@@ -44,7 +45,7 @@ def _saved(sample: tuple[list[LLMCall], ReadSummary], out: Path):  # type: ignor
     calls, summary = sample
     analysis = analyze(calls, HashingEmbedder())
     manifest = build_manifest([OPENHANDS_SAMPLE], overview_of(summary), analysis, RedactionInfo(False))
-    return save_run(manifest, analysis, sorted(calls, key=lambda c: c.call_id), out)
+    return save_run(manifest, analysis, CallTable.of_calls(calls), out)
 
 
 def test_codec_round_trips_real_calls(sample: tuple[list[LLMCall], ReadSummary]) -> None:
@@ -98,7 +99,7 @@ def test_same_input_gives_the_same_report(sample: tuple[list[LLMCall], ReadSumma
     calls, summary = sample
     analysis = analyze(list(reversed(calls)), HashingEmbedder())
     manifest = build_manifest([OPENHANDS_SAMPLE], overview_of(summary), analysis, RedactionInfo(False))
-    second = save_run(manifest, analysis, calls, tmp_path / "b")
+    second = save_run(manifest, analysis, CallTable.of_calls(list(reversed(calls))), tmp_path / "b")
     assert (
         json.loads((first.path / REPORT).read_text())["analysis"]
         == json.loads((second.path / REPORT).read_text())["analysis"]

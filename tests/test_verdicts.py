@@ -12,10 +12,10 @@ from slmscout.analyzers.assumptions import Assumptions, parse_overrides, resolve
 from slmscout.analyzers.catalog import SLM, LLMPrice, PriceTable, load_catalog, load_prices
 from slmscout.analyzers.economics import attempts_and_fallback, cluster_economics
 from slmscout.analyzers.evidence import distribution
-from slmscout.analyzers.tokens import CallTokens
+from slmscout.analyzers.facts import CallFacts, call_facts
 from slmscout.analyzers.verdict import VerdictRules, judge
 from slmscout.errors import UsageError
-from slmscout.traces.record import LLMCall, Message, SourceRef
+from slmscout.traces.record import LLMCall, Message, SourceRef, Usage
 
 TINY = SLM(
     "Tiny-1B",
@@ -162,25 +162,29 @@ def test_confidence_follows_size_and_template_homogeneity() -> None:
     )
 
 
-def call(i: int, model: str | None = "gpt-4o-2024-08-06", cost: float | None = None) -> LLMCall:
+def call(i: int, model: str | None = "gpt-4o-2024-08-06", cost: float | None = None) -> CallFacts:
+    return call_facts(_call(i, model, cost))
+
+
+def _call(i: int, model: str | None, cost: float | None) -> LLMCall:
     return LLMCall(
         call_id=f"c{i}",
         source=SourceRef("x.jsonl", str(i), "chat-messages"),
         messages=(Message("user", "hi"),),
         response="ok",
         model=model,
+        usage=Usage(1_000, 100),
         metadata={"cost_usd": cost} if cost is not None else {},
     )
 
 
 def test_cost_arithmetic_for_a_replaced_cluster() -> None:
     calls = [call(i) for i in range(10)]
-    tokens = [CallTokens(1_000, 100, "reported")] * 10
     verdict = Verdict("prompted-slm", "high", ("r",), candidates=("Tiny-1B",))
     a = Assumptions(
         success_rate_prompted_slm=0.5, max_slm_attempts=2, orchestration_tokens_per_call=0, success_rate_llm=1.0
     )
-    economics, per_call = cluster_economics(calls, tokens, verdict, {m.name: m for m in CATALOG}, PRICES, a)
+    economics, per_call = cluster_economics(calls, verdict, {m.name: m for m in CATALOG}, PRICES, a)
     llm = (1_000 * 2.5 + 100 * 10.0) / 1e6  # $0.0035 per call on gpt-4o
     slm = (1_000 * 0.02 + 100 * 0.04) / 1e6  # $0.000024 per attempt on Tiny-1B
     attempts, fallback = 1.5, 0.25  # 1 + 0.5 attempts; a quarter of calls fail twice and go back to the LLM
@@ -194,9 +198,8 @@ def test_cost_arithmetic_for_a_replaced_cluster() -> None:
 
 def test_reported_cost_wins_and_kept_clusters_cost_the_same() -> None:
     calls = [call(i, cost=0.01) for i in range(4)]
-    tokens = [CallTokens(1_000, 100, "reported")] * 4
     kept = Verdict("keep-llm", "high", ("r",))
-    economics, per_call = cluster_economics(calls, tokens, kept, {}, PRICES, Assumptions())
+    economics, per_call = cluster_economics(calls, kept, {}, PRICES, Assumptions())
     assert economics.current_source == "reported" and economics.current_usd == pytest.approx(0.04)
     assert economics.slm is None and economics.slm_usd == economics.current_usd
     assert per_call == [(0.01, 0.01)] * 4
@@ -204,11 +207,9 @@ def test_reported_cost_wins_and_kept_clusters_cost_the_same() -> None:
 
 def test_energy_reflects_infrastructure_efficiency() -> None:
     calls = [call(0)]
-    tokens = [CallTokens(1_000, 100, "reported")]
     verdict = Verdict("finetuned-slm", "high", ("r",), candidates=("Tiny-1B",))
     hosted, _ = cluster_economics(
         calls,
-        tokens,
         verdict,
         {TINY.name: TINY},
         PRICES,
@@ -216,7 +217,6 @@ def test_energy_reflects_infrastructure_efficiency() -> None:
     )
     local, _ = cluster_economics(
         calls,
-        tokens,
         verdict,
         {TINY.name: TINY},
         PRICES,

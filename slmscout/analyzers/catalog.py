@@ -109,10 +109,16 @@ class PriceTable:
 
     def __init__(self, prices: Sequence[LLMPrice]) -> None:
         self.prices = tuple(prices)
+        self._found: dict[str, LLMPrice | None] = {}
 
     def lookup(self, model: str | None) -> LLMPrice | None:
         if not model:
             return None
+        if model not in self._found:  # calls name few models: each is matched once
+            self._found[model] = self._match(model)
+        return self._found[model]
+
+    def _match(self, model: str) -> LLMPrice | None:
         name = model.lower()
         best: tuple[int, LLMPrice] | None = None
         for price in self.prices:

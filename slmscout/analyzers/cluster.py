@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,9 +30,9 @@ from scipy.spatial.distance import squareform
 
 from slmscout.analyzers.embed import Embedder
 from slmscout.analyzers.signature import TaskSignature, TemplateIndex
-from slmscout.traces.record import LLMCall
 
 Matrix = NDArray[np.float64]
+Vectors = NDArray[np.float32]  # embeddings: single precision halves the memory of the largest arrays
 DEFAULT_DISTANCE_THRESHOLD = 0.35  # chosen for all-MiniLM-L6-v2 on benchmarks/clustering.py
 ASSIGN_CHUNK = 2048
 
@@ -55,40 +55,42 @@ def piece_weight(piece: str, index: TemplateIndex) -> float:
     return math.sqrt(idf)
 
 
-def _normalise_rows(matrix: Matrix) -> Matrix:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return np.asarray(matrix / norms, dtype=np.float64)
+def _piece_matrix(signatures: Sequence[TaskSignature], index: TemplateIndex) -> tuple[csr_matrix, list[str]]:
+    """Signatures x distinct pieces, each entry the piece's ``piece_weight``; and the pieces, in column order."""
+    distinct = sorted({piece for signature in signatures for piece in signature.pieces})
+    column = {piece: i for i, piece in enumerate(distinct)}
+    weights = np.array([piece_weight(piece, index) for piece in distinct], dtype=np.float64)
+    lengths = np.fromiter((len(s.pieces) for s in signatures), dtype=np.int64, count=len(signatures))
+    cols = np.fromiter((column[p] for s in signatures for p in s.pieces), dtype=np.int64, count=int(lengths.sum()))
+    rows = np.repeat(np.arange(len(signatures), dtype=np.int64), lengths)
+    shape = (len(signatures), max(1, len(distinct)))
+    return csr_matrix((weights[cols] if len(cols) else np.zeros(0), (rows, cols)), shape=shape), distinct
 
 
-def lexical_features(signatures: Sequence[TaskSignature], index: TemplateIndex) -> csr_matrix:
-    """One row per signature: its pieces, each weighted by ``piece_weight``, L2-normalised (sparse)."""
-    vocabulary: dict[str, int] = {}
-    rows: list[int] = []
-    cols: list[int] = []
-    values: list[float] = []
-    for row, signature in enumerate(signatures):
-        for piece in signature.pieces:
-            rows.append(row)
-            cols.append(vocabulary.setdefault(piece, len(vocabulary)))
-            values.append(piece_weight(piece, index))
-    matrix = csr_matrix((values, (rows, cols)), shape=(len(signatures), max(1, len(vocabulary))))
+def _normalise_sparse(matrix: csr_matrix) -> csr_matrix:
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
     return csr_matrix(diags(1.0 / norms) @ matrix)
 
 
-def semantic_features(signatures: Sequence[TaskSignature], index: TemplateIndex, embedder: Embedder) -> Matrix:
+def lexical_features(signatures: Sequence[TaskSignature], index: TemplateIndex) -> csr_matrix:
+    """One row per signature: its pieces, each weighted by ``piece_weight``, L2-normalised (sparse)."""
+    return _normalise_sparse(_piece_matrix(signatures, index)[0])
+
+
+def _unit_rows(matrix: NDArray[np.floating]) -> Vectors:
+    vectors = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.asarray(vectors / norms, dtype=np.float32)
+
+
+def semantic_features(signatures: Sequence[TaskSignature], index: TemplateIndex, embedder: Embedder) -> Vectors:
     """One row per signature: the IDF-weighted mean of its pieces' embeddings, L2-normalised; each distinct piece
     is embedded once."""
-    distinct = sorted({piece for signature in signatures for piece in signature.pieces})
-    position = {piece: i for i, piece in enumerate(distinct)}
-    vectors = embedder.embed(distinct).astype(np.float64)
-    means = np.zeros((len(signatures), vectors.shape[1]), dtype=np.float64)
-    for row, signature in enumerate(signatures):
-        for piece in signature.pieces:
-            means[row] += piece_weight(piece, index) * vectors[position[piece]]
-    return _normalise_rows(means)
+    weighted, distinct = _piece_matrix(signatures, index)
+    vectors = np.asarray(embedder.embed(distinct), dtype=np.float32)
+    return _unit_rows(weighted.astype(np.float32) @ vectors)
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ class FeatureBlock:
     """Units compared on the same features: similarity = (1 - w) * lexical cosine + w * semantic cosine."""
 
     lexical: csr_matrix | None
-    semantic: Matrix | None
+    semantic: Vectors | None
     semantic_weight: float
 
     @property
@@ -172,10 +174,6 @@ def cut_units(block: FeatureBlock, counts: Sequence[int], threshold: float, cap:
     return labels
 
 
-def _one_off_text(call: LLMCall, chars: int) -> str:
-    return "\n".join(m.content for m in call.messages)[:chars] or "(empty prompt)"
-
-
 @dataclass(frozen=True)
 class Clustering:
     """Cluster ids per call, and the units compared to find them (for the map of calls)."""
@@ -204,18 +202,21 @@ def resolved_threshold(params: ClusteringParams, embedder: Embedder) -> float:
 
 
 def cluster_calls(
-    calls: Sequence[LLMCall],
     signatures: Sequence[TaskSignature],
     index: TemplateIndex,
     embedder: Embedder,
     params: ClusteringParams,
+    prompt_texts: Callable[[Sequence[int]], list[str]],
 ) -> Clustering:
+    """Cluster ids for the calls whose signatures are given; ``prompt_texts`` returns the prompt text of the calls
+    at the given positions (asked only for calls with no recurring template piece)."""
     threshold = resolved_threshold(params, embedder)
-    raw: list[int] = [0] * len(calls)
-    keys: list[str] = [""] * len(calls)
-    units: list[int] = [0] * len(calls)
+    n = len(signatures)
+    raw: list[int] = [0] * n
+    keys: list[str] = [""] * n
+    units: list[int] = [0] * n
     blocks: list[tuple[int, FeatureBlock]] = []
-    signature_calls = Counter(s.pieces for s in signatures if not s.is_empty)
+    signature_calls = Counter(s.pieces for s in signatures if s.pieces)
     templated = sorted(signature_calls)
     next_label = 0
     if templated:
@@ -226,20 +227,20 @@ def cluster_calls(
         blocks.append((0, block))
         counts = [signature_calls[pieces] for pieces in templated]
         group_labels = cut_units(block, counts, threshold, params.max_linkage_units)
-        label_of = dict(zip(templated, group_labels, strict=True))
-        unit_of = {pieces: i for i, pieces in enumerate(templated)}
+        per_unit = {
+            pieces: (label, unit, "\n".join(pieces))
+            for unit, (pieces, label) in enumerate(zip(templated, group_labels, strict=True))
+        }
         for i, signature in enumerate(signatures):
-            if not signature.is_empty:
-                raw[i] = label_of[signature.pieces]
-                keys[i] = signature.text
-                units[i] = unit_of[signature.pieces]
+            if signature.pieces:
+                raw[i], units[i], keys[i] = per_unit[signature.pieces]
         next_label = max(group_labels) + 1
     one_offs = [i for i, signature in enumerate(signatures) if signature.is_empty]
     if one_offs:
-        texts = [_one_off_text(calls[i], params.one_off_prompt_chars) for i in one_offs]
+        texts = [text[: params.one_off_prompt_chars] or "(empty prompt)" for text in prompt_texts(one_offs)]
         text_calls = Counter(texts)
         distinct = sorted(text_calls)
-        vectors = _normalise_rows(embedder.embed(distinct).astype(np.float64))
+        vectors = _unit_rows(embedder.embed(distinct))
         block = FeatureBlock(None, vectors, 1.0)
         blocks.append((len(templated), block))
         labels = cut_units(block, [text_calls[t] for t in distinct], threshold, params.max_linkage_units)

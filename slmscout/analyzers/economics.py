@@ -20,8 +20,7 @@ from collections.abc import Mapping, Sequence
 from slmscout.analyzers.analysis import Economics, Verdict
 from slmscout.analyzers.assumptions import Assumptions
 from slmscout.analyzers.catalog import SLM, LLMPrice, PriceTable
-from slmscout.analyzers.tokens import CallTokens
-from slmscout.traces.record import LLMCall
+from slmscout.analyzers.facts import CallFacts
 
 JOULES_PER_KWH = 3.6e6
 PER_MILLION = 1e-6
@@ -32,7 +31,7 @@ def attempts_and_fallback(success: float, max_attempts: int) -> tuple[float, flo
     return sum(failure**k for k in range(max_attempts)), failure**max_attempts
 
 
-def llm_price(call: LLMCall, prices: PriceTable, a: Assumptions) -> LLMPrice | None:
+def llm_price(call: CallFacts, prices: PriceTable, a: Assumptions) -> LLMPrice | None:
     return prices.lookup(call.model) or prices.by_name(a.default_llm_model)
 
 
@@ -51,8 +50,7 @@ def slm_energy_factor(a: Assumptions) -> float:
 
 
 def cluster_economics(
-    calls: Sequence[LLMCall],
-    tokens: Sequence[CallTokens],
+    calls: Sequence[CallFacts],
     verdict: Verdict,
     catalog: Mapping[str, SLM],
     prices: PriceTable,
@@ -64,14 +62,16 @@ def cluster_economics(
     models: set[str] = set()
     llm_costs: list[float] = []
     current_joules = 0.0
-    for call, tok in zip(calls, tokens, strict=True):
+    for call in calls:
         price = llm_price(call, prices, a)
         priced_cost = (
-            _token_cost(tok.input, tok.output, price.input_usd_per_mtok, price.output_usd_per_mtok) if price else 0.0
+            _token_cost(call.input_tokens, call.output_tokens, price.input_usd_per_mtok, price.output_usd_per_mtok)
+            if price
+            else 0.0
         )
-        logged = call.metadata.get("cost_usd")
-        if isinstance(logged, (int, float)) and not isinstance(logged, bool):
-            cost = float(logged)
+        logged = call.cost_usd
+        if logged is not None:
+            cost = logged
             reported += 1
         else:
             cost = priced_cost
@@ -80,7 +80,7 @@ def cluster_economics(
                 models.add(price.name)
         llm_costs.append(cost)
         current += cost
-        current_joules += _joules(tok.input, tok.output, a.llm_joules_per_token, a) * a.datacenter_pue
+        current_joules += _joules(call.input_tokens, call.output_tokens, a.llm_joules_per_token, a) * a.datacenter_pue
     source = "reported" if not priced else "priced" if not reported else "mixed"
     current_kwh = current_joules / JOULES_PER_KWH
     slm = catalog.get(verdict.candidates[0]) if verdict.kind != "keep-llm" and verdict.candidates else None
@@ -93,16 +93,19 @@ def cluster_economics(
     slm_usd = 0.0
     slm_joules = 0.0
     per_call: list[tuple[float, float]] = []
-    for tok, llm_cost in zip(tokens, llm_costs, strict=True):
-        tokens_in = tok.input + a.orchestration_tokens_per_call
-        joules = _joules(tokens_in, tok.output, a.slm_joules_per_token, a) * factor
+    for call, llm_cost in zip(calls, llm_costs, strict=True):
+        tokens_in = call.input_tokens + a.orchestration_tokens_per_call
+        joules = _joules(tokens_in, call.output_tokens, a.slm_joules_per_token, a) * factor
         if a.slm_deployment == "hosted" and slm.priced:
             per_attempt = _token_cost(
-                tokens_in, tok.output, slm.hosted_input_usd_per_mtok or 0.0, slm.hosted_output_usd_per_mtok or 0.0
+                tokens_in,
+                call.output_tokens,
+                slm.hosted_input_usd_per_mtok or 0.0,
+                slm.hosted_output_usd_per_mtok or 0.0,
             )
         else:  # local hardware (or no hosted price known): paid in electricity
             per_attempt = joules / JOULES_PER_KWH * a.electricity_usd_per_kwh
-        llm_joules = _joules(tok.input, tok.output, a.llm_joules_per_token, a) * a.datacenter_pue
+        llm_joules = _joules(call.input_tokens, call.output_tokens, a.llm_joules_per_token, a) * a.datacenter_pue
         after = attempts * per_attempt + a.orchestration_usd_per_call + fallback * llm_cost / a.success_rate_llm
         per_call.append((llm_cost, after))
         slm_usd += after

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from scipy.sparse import csr_matrix
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfTransformer
 
 from slmscout.analyzers.signature import TaskSignature, TemplateIndex
 
@@ -40,9 +41,9 @@ def skeleton(signatures: Sequence[TaskSignature], share: float = SKELETON_SHARE)
     """Pieces shared by at least ``share`` of the signatures, in the order they first appear."""
     counts: Counter[str] = Counter()
     order: dict[str, int] = {}
-    for signature in signatures:
+    for signature, calls in Counter(signatures).items():  # calls share signatures: each distinct one once
         for position, piece in enumerate(signature.pieces):
-            counts[piece] += 1
+            counts[piece] += calls
             order.setdefault(piece, position)
     needed = max(1, math.ceil(share * len(signatures)))
     shared = [piece for piece, count in counts.items() if count >= needed]
@@ -51,7 +52,10 @@ def skeleton(signatures: Sequence[TaskSignature], share: float = SKELETON_SHARE)
 
 def distinctive_piece(signatures: Sequence[TaskSignature], index: TemplateIndex) -> str:
     """The piece that best marks the cluster: its share in the cluster times its rarity across prompts."""
-    counts: Counter[str] = Counter(piece for s in signatures for piece in set(s.pieces))
+    counts: Counter[str] = Counter()
+    for signature, calls in Counter(signatures).items():
+        for piece in set(signature.pieces):
+            counts[piece] += calls
     if not counts:
         return ""
 
@@ -63,22 +67,37 @@ def distinctive_piece(signatures: Sequence[TaskSignature], index: TemplateIndex)
     return min(counts, key=lambda piece: (-score(piece), piece))
 
 
-def distinctive_terms(cluster_texts: Sequence[str], per_cluster: int = TERMS) -> list[tuple[str, ...]]:
-    """For each cluster's joined text, the terms that set it apart from the other clusters."""
+def distinctive_terms(cluster_texts: Sequence[str | Counter[str]], per_cluster: int = TERMS) -> list[tuple[str, ...]]:
+    """For each cluster's text, the terms that set it apart from the other clusters (class-based TF-IDF).
+
+    A cluster's text is given whole, or as a ``Counter`` of texts and how often each recurs in it (the same as the
+    texts joined with those repeats, without building the joined text).
+    """
     if not cluster_texts:
         return []
-    vectorizer = TfidfVectorizer(
-        token_pattern=_TOKEN, stop_words=sorted(ENGLISH_STOP_WORDS | _PLACEHOLDERS), sublinear_tf=True
-    )
+    groups = [Counter({text: 1}) if isinstance(text, str) else text for text in cluster_texts]
+    documents: dict[str, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    counts: list[int] = []
+    for row, group in enumerate(groups):
+        for text, repeats in group.items():
+            rows.append(row)
+            cols.append(documents.setdefault(text, len(documents)))
+            counts.append(repeats)
+    vectorizer = CountVectorizer(token_pattern=_TOKEN, stop_words=sorted(ENGLISH_STOP_WORDS | _PLACEHOLDERS))
     try:
-        matrix = vectorizer.fit_transform(cluster_texts)
+        per_document = vectorizer.fit_transform(list(documents))
     except ValueError:  # no term in any text
         return [() for _ in cluster_texts]
+    membership = csr_matrix((counts, (rows, cols)), shape=(len(groups), len(documents)), dtype=np.float64)
+    matrix = csr_matrix(TfidfTransformer(sublinear_tf=True).fit_transform(membership @ per_document))
     vocabulary = np.asarray(vectorizer.get_feature_names_out())
     terms = []
     for row in range(matrix.shape[0]):
-        scores = matrix.getrow(row).toarray().ravel()
-        order = sorted(np.flatnonzero(scores), key=lambda i: (-scores[i], vocabulary[i]))
+        start, end = matrix.indptr[row], matrix.indptr[row + 1]
+        scores = dict(zip(matrix.indices[start:end].tolist(), matrix.data[start:end].tolist(), strict=True))
+        order = sorted((i for i, v in scores.items() if v), key=lambda i: (-scores[i], vocabulary[i]))
         terms.append(tuple(str(vocabulary[i]) for i in order[:per_cluster]))
     return terms
 
@@ -95,8 +114,8 @@ def label_clusters(
     members: Sequence[Sequence[TaskSignature]], index: TemplateIndex, fallback_texts: Sequence[str]
 ) -> list[ClusterLabel]:
     """A label per cluster; ``fallback_texts`` name the clusters whose calls share no template piece."""
-    texts = [
-        "\n".join(s.text for s in sigs) if any(not s.is_empty for s in sigs) else fallback
+    texts: list[str | Counter[str]] = [
+        Counter(s.text for s in sigs if s.pieces) if any(s.pieces for s in sigs) else fallback
         for sigs, fallback in zip(members, fallback_texts, strict=True)
     ]
     all_terms = distinctive_terms(texts)

@@ -10,16 +10,17 @@ from pathlib import Path
 
 from slmscout.analyzers.analysis import Analysis, CallAssignment, ClusterReport
 from slmscout.analyzers.assumptions import Assumptions, validate
+from slmscout.analyzers.calltable import CallTable
 from slmscout.analyzers.catalog import SLM, PriceTable, load_catalog, load_prices
 from slmscout.analyzers.cluster import ClusteringParams, cluster_calls, resolved_threshold
 from slmscout.analyzers.economics import cluster_economics
 from slmscout.analyzers.embed import Embedder
 from slmscout.analyzers.evidence import cluster_evidence
+from slmscout.analyzers.facts import CallFacts
 from slmscout.analyzers.naming import label_clusters
 from slmscout.analyzers.progress import NoProgress, Progress, ReportingEmbedder
 from slmscout.analyzers.projection import MAP_SEED, MAP_UNITS, map_coordinates
-from slmscout.analyzers.signature import MIN_PROMPTS, TaskSignature, build_signatures
-from slmscout.analyzers.tokens import call_tokens
+from slmscout.analyzers.signature import MIN_PROMPTS, TaskSignature, mine_signatures
 from slmscout.analyzers.verdict import VerdictRules, judge
 from slmscout.traces.record import LLMCall
 
@@ -57,35 +58,58 @@ def canonical_order(calls: Iterable[LLMCall]) -> list[LLMCall]:
 
 
 def representatives(
-    indices: Sequence[int], signatures: Sequence[TaskSignature], calls: Sequence[LLMCall]
+    indices: Sequence[int], signatures: Sequence[TaskSignature], facts: Sequence[CallFacts]
 ) -> tuple[str, ...]:
     """Up to three calls that stand for the cluster: one per most common signature, then the rest by id."""
     counts = Counter(signatures[i].pieces for i in indices)
-    ranked = sorted(indices, key=lambda i: (-counts[signatures[i].pieces], calls[i].call_id))
+    ranked = sorted(indices, key=lambda i: (-counts[signatures[i].pieces], facts[i].call_id))
     chosen: list[int] = []
     seen: set[tuple[str, ...]] = set()
     for i in ranked:
         if signatures[i].pieces not in seen:
             seen.add(signatures[i].pieces)
             chosen.append(i)
-    chosen += [i for i in ranked if i not in chosen]
-    return tuple(calls[i].call_id for i in chosen[:EXAMPLES_PER_CLUSTER])
+        if len(chosen) == EXAMPLES_PER_CLUSTER:
+            break
+    taken = set(chosen)
+    chosen += [i for i in ranked[: 2 * EXAMPLES_PER_CLUSTER] if i not in taken]
+    return tuple(facts[i].call_id for i in chosen[:EXAMPLES_PER_CLUSTER])
 
 
-def call_group(call: LLMCall) -> str:
-    """Who made the call, for roll-ups: the caller agent the log names, else the file it came from."""
-    return call.caller.agent or call.caller.role or Path(call.source.path).name
-
-
-def framework_of(calls: Sequence[LLMCall], declared: str | None) -> str | None:
+def framework_of(facts: Sequence[CallFacts], declared: str | None) -> str | None:
     if declared:
         return declared
-    found = {FRAMEWORK_OF_FORMAT.get(c.source.format) for c in calls}
+    found = {FRAMEWORK_OF_FORMAT.get(c.format) for c in facts}
     return found.pop() if len(found) == 1 else None
 
 
 def analyze(
     calls: Iterable[LLMCall],
+    embedder: Embedder,
+    params: AnalysisParams | None = None,
+    catalog: Sequence[SLM] | None = None,
+    prices: PriceTable | None = None,
+    progress: Progress | None = None,
+) -> Analysis:
+    """The analysis of calls held in memory (already redacted, if they are to be)."""
+    return analyze_table(CallTable.of_calls(list(calls)), embedder, params, catalog, prices, progress)
+
+
+def _fallback_texts(
+    table: CallTable, members: Sequence[Sequence[int]], signatures: Sequence[TaskSignature]
+) -> list[str]:
+    """Prompt text that names clusters whose calls share no template piece (read only for those, in one pass)."""
+    untemplated = [c for c, idx in enumerate(members) if not any(signatures[i].pieces for i in idx)]
+    wanted = sorted(i for c in untemplated for i in members[c])
+    texts = dict(zip(wanted, table.prompt_texts(wanted), strict=True))
+    out = [""] * len(members)
+    for c in untemplated:
+        out[c] = "\n".join(texts[i][:FALLBACK_NAME_CHARS] for i in members[c])
+    return out
+
+
+def analyze_table(
+    table: CallTable,
     embedder: Embedder,
     params: AnalysisParams | None = None,
     catalog: Sequence[SLM] | None = None,
@@ -107,45 +131,34 @@ def analyze(
     catalog = catalog if catalog is not None else load_catalog(params.catalog_path)
     prices = prices if prices is not None else load_prices(params.prices_path)
     by_name = {m.name: m for m in catalog}
-    ordered = canonical_order(calls)
+    facts = table.facts
     progress.stage("Mining templates")
-    signatures, index = build_signatures(ordered, params.min_prompts)
-    clustering = cluster_calls(ordered, signatures, index, embedder, params.clustering)
+    signatures, index = mine_signatures(table.pieces(), table.piece_texts, params.min_prompts)
+    clustering = cluster_calls(signatures, index, embedder, params.clustering, table.prompt_texts)
     labels = clustering.labels
     progress.stage("Laying out the map")
-    coordinates = map_coordinates(clustering, [c.call_id for c in ordered], params.map_seed)
-    progress.stage("Counting tokens", len(ordered))
-    tokens = []
-    for call in ordered:
-        tokens.append(call_tokens(call))
-        progress.advance()
+    coordinates = map_coordinates(clustering, [c.call_id for c in facts], params.map_seed)
     members: list[list[int]] = [[] for _ in range(max(labels) + 1 if labels else 0)]
     for i, label in enumerate(labels):
         members[label].append(i)
     cluster_labels = label_clusters(
-        [[signatures[i] for i in idx] for idx in members],
-        index,
-        ["\n".join(ordered[i].prompt_text[:FALLBACK_NAME_CHARS] for i in idx) for idx in members],
+        [[signatures[i] for i in idx] for idx in members], index, _fallback_texts(table, members, signatures)
     )
-    costs: list[tuple[float, float]] = [(0.0, 0.0)] * len(ordered)
+    costs: list[tuple[float, float]] = [(0.0, 0.0)] * len(facts)
     clusters = []
     progress.stage("Judging clusters", len(members))
     for cluster_id, (idx, naming) in enumerate(zip(members, cluster_labels, strict=True)):
         progress.advance()
-        cluster_calls_ = [ordered[i] for i in idx]
-        cluster_tokens = [tokens[i] for i in idx]
+        cluster_facts = [facts[i] for i in idx]
         evidence = cluster_evidence(
-            cluster_calls_,
-            cluster_tokens,
-            len(ordered),
+            cluster_facts,
+            len(facts),
             [signatures[i] for i in idx],
             naming.skeleton,
             params.assumptions.logging_days,
         )
         verdict = judge(evidence, catalog, params.verdict, params.assumptions.finetune_examples)
-        economics, per_call = cluster_economics(
-            cluster_calls_, cluster_tokens, verdict, by_name, prices, params.assumptions
-        )
+        economics, per_call = cluster_economics(cluster_facts, verdict, by_name, prices, params.assumptions)
         for i, cost in zip(idx, per_call, strict=True):
             costs[i] = cost
         clusters.append(
@@ -155,28 +168,28 @@ def analyze(
                 headline=naming.headline,
                 terms=naming.terms,
                 template=naming.skeleton,
-                templated=any(not signatures[i].is_empty for i in idx),
+                templated=any(signatures[i].pieces for i in idx),
                 evidence=evidence,
                 verdict=verdict,
                 economics=economics,
-                example_call_ids=representatives(idx, signatures, ordered),
+                example_call_ids=representatives(idx, signatures, facts),
             )
         )
     assignments = tuple(
         CallAssignment(
             call_id=call.call_id,
-            source=str(call.source),
-            group=call_group(call),
+            source=call.source,
+            group=call.group,
             cluster_id=label,
-            input_tokens=tok.input,
-            output_tokens=tok.output,
-            token_source=tok.source,
+            input_tokens=call.input_tokens,
+            output_tokens=call.output_tokens,
+            token_source=call.token_source,
             current_usd=cost[0],
             after_usd=cost[1],
             x=point[0],
             y=point[1],
         )
-        for call, label, tok, cost, point in zip(ordered, labels, tokens, costs, coordinates, strict=True)
+        for call, label, cost, point in zip(facts, labels, costs, coordinates, strict=True)
     )
     return Analysis(
         clusters=tuple(clusters),
@@ -184,5 +197,5 @@ def analyze(
         model=model_name,
         parameters=params.as_dict(),
         assumptions=dataclasses.asdict(params.assumptions),
-        framework=framework_of(ordered, params.framework),
+        framework=framework_of(facts, params.framework),
     )

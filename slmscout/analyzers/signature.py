@@ -15,8 +15,11 @@ import functools
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
 
 from slmscout.traces.record import LLMCall
 
@@ -167,30 +170,74 @@ class TemplateIndex:
         return self.prompt_counts[piece] >= min_prompts
 
 
-def mine_templates(calls: Iterable[LLMCall]) -> tuple[list[tuple[str, ...]], list[str], TemplateIndex]:
-    """Candidate pieces and the prompt fingerprint per call, and how often each piece recurs across distinct prompts."""
-    per_call: list[tuple[str, ...]] = []
-    fingerprints: list[str] = []
-    by_prompt: dict[str, tuple[str, ...]] = {}
-    for call in calls:
-        found = call_pieces(call)
-        fingerprint = prompt_fingerprint(call)
-        per_call.append(found)
-        fingerprints.append(fingerprint)
-        by_prompt[fingerprint] = found
-    counts: Counter[str] = Counter()
-    for found in by_prompt.values():
-        counts.update(found)
-    return per_call, fingerprints, TemplateIndex(counts, len(by_prompt))
+def piece_hash(piece: str) -> int:
+    """A 64-bit identity of a masked piece: what the call store keeps per call instead of the text."""
+    return int.from_bytes(hashlib.blake2b(piece.encode("utf-8", "replace"), digest_size=8).digest(), "big", signed=True)
+
+
+@dataclass(frozen=True)
+class CallPieces:
+    """Every call's candidate pieces as hashes, laid out flat: call ``i`` holds ``hashes[offsets[i]:offsets[i+1]]``."""
+
+    hashes: NDArray[np.int64]
+    offsets: NDArray[np.int64]
+    fingerprints: Sequence[bytes]  # per call: the prompt's identity
+
+    @classmethod
+    def of(cls, per_call: Sequence[Sequence[int]], fingerprints: Sequence[bytes]) -> CallPieces:
+        lengths = np.fromiter((len(p) for p in per_call), dtype=np.int64, count=len(per_call))
+        offsets = np.zeros(len(per_call) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        flat = np.fromiter((h for p in per_call for h in p), dtype=np.int64, count=int(offsets[-1]))
+        return cls(flat, offsets, fingerprints)
+
+
+def mine_signatures(
+    calls: CallPieces, piece_texts: Callable[[NDArray[np.int64]], dict[int, str]], min_prompts: int = MIN_PROMPTS
+) -> tuple[list[TaskSignature], TemplateIndex]:
+    """One signature per call, mined against the whole set of calls.
+
+    Pieces are counted over distinct prompts (the first call of each prompt fingerprint). Only the texts of the
+    pieces found to be template are asked for (``piece_texts``), so the work and memory of the mining grow with
+    the hashes, not with the text of the prompts. Calls with the same template pieces share one signature object.
+    """
+    n = len(calls.fingerprints)
+    first: dict[bytes, int] = {}
+    for i, fingerprint in enumerate(calls.fingerprints):
+        first.setdefault(fingerprint, i)
+    lengths = np.diff(calls.offsets)
+    row_of = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    is_first = np.zeros(n, dtype=bool)
+    is_first[np.fromiter(first.values(), dtype=np.int64, count=len(first))] = True
+    pieces, counts = np.unique(calls.hashes[is_first[row_of]], return_counts=True)
+    template = pieces[counts >= min_prompts]
+    texts = piece_texts(template)
+    in_template = np.isin(calls.hashes, template, assume_unique=False)
+    kept_offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row_of[in_template], minlength=n), out=kept_offsets[1:])
+    kept = calls.hashes[in_template]
+    shared: dict[bytes, TaskSignature] = {}
+    signatures: list[TaskSignature] = []
+    for i in range(n):
+        key = kept[kept_offsets[i] : kept_offsets[i + 1]]
+        raw = key.tobytes()
+        signature = shared.get(raw)
+        if signature is None:
+            signature = shared[raw] = TaskSignature(tuple(texts[int(h)] for h in key))
+        signatures.append(signature)
+    prompt_counts: Counter[str] = Counter(
+        {texts[int(h)]: int(c) for h, c in zip(pieces, counts, strict=True) if c >= min_prompts}
+    )
+    return signatures, TemplateIndex(prompt_counts, len(first))
 
 
 def build_signatures(
     calls: Sequence[LLMCall], min_prompts: int = MIN_PROMPTS
 ) -> tuple[list[TaskSignature], TemplateIndex]:
-    """One signature per call, mined against the whole set of calls."""
-    per_call, fingerprints, index = mine_templates(calls)
-    signatures = [
-        TaskSignature(tuple(piece for piece in found if index.is_template(piece, min_prompts)), fingerprint)
-        for found, fingerprint in zip(per_call, fingerprints, strict=True)
-    ]
-    return signatures, index
+    """One signature per call (with its prompt fingerprint), mined against the whole set of calls."""
+    found = [call_pieces(call) for call in calls]
+    texts = {piece_hash(p): p for pieces_ in found for p in pieces_}
+    fingerprints = [prompt_fingerprint(call) for call in calls]
+    layout = CallPieces.of([[piece_hash(p) for p in f] for f in found], [bytes.fromhex(f) for f in fingerprints])
+    shared, index = mine_signatures(layout, lambda wanted: {int(h): texts[int(h)] for h in wanted}, min_prompts)
+    return [TaskSignature(s.pieces, f) for s, f in zip(shared, fingerprints, strict=True)], index

@@ -7,6 +7,7 @@ cl100k_base is GPT-4's tokenizer; for other model families it is a close count, 
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -37,8 +38,25 @@ class CallTokens:
     source: TokenSource
 
 
+# cl100k_base pre-splits text with a regex none of whose pieces runs past a newline into a character that is not
+# whitespace; cut there, a text's token count is the sum of its parts' counts, exactly. Agents send the same lines
+# (instructions, tool definitions, earlier turns) again and again: each distinct part is encoded once.
+_PARTS = re.compile(r"(?<=\n)(?=\S)")
+PART_MEMO = 1 << 17
+
+
+@functools.lru_cache(maxsize=PART_MEMO)
+def _part_tokens(part: str) -> int:
+    return len(_encoding().encode_ordinary(part))
+
+
 def count_tokens(text: str) -> int:
-    return len(_encoding().encode_ordinary(text)) if text else 0
+    """cl100k_base tokens in ``text`` (line by line, each distinct line encoded once; the sum is exact)."""
+    if not text:
+        return 0
+    if "\n" not in text:
+        return _part_tokens(text) if len(text) < 2048 else len(_encoding().encode_ordinary(text))
+    return sum(_part_tokens(part) for part in _PARTS.split(text))
 
 
 def prompt_text(call: LLMCall) -> str:

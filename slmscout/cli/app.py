@@ -159,7 +159,8 @@ def analyze(
         Path | None,
         typer.Option(
             "--cache-dir",
-            help="Embedding cache folder (default: $XDG_CACHE_HOME/slmscout or ~/.cache/slmscout).",
+            help="Cache folder: embeddings, and the temporary call shards of a run "
+            "(default: $XDG_CACHE_HOME/slmscout or ~/.cache/slmscout).",
             envvar="SLMSCOUT_CACHE_DIR",
             file_okay=False,
         ),
@@ -174,6 +175,14 @@ def analyze(
             envvar="SLMSCOUT_MEMORY_BUDGET",
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Processes that redact and digest calls (default: the cores available; inputs under 32 MB use one).",
+        ),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print nothing but errors; only write the files asked for.")
     ] = False,
@@ -181,7 +190,7 @@ def analyze(
     """Read traces, cluster the calls into task types and judge each for replacement by a small model."""
     from slmscout.analyzers.assumptions import Assumptions, resolve
     from slmscout.analyzers.embed import Embedder, load_embedder
-    from slmscout.analyzers.embedding_cache import CachedEmbedder
+    from slmscout.analyzers.embedding_cache import CachedEmbedder, default_cache_dir
     from slmscout.analyzers.pipeline import AnalysisParams
     from slmscout.analyzers.verdict import VerdictRules
     from slmscout.cli.progress import BarProgress
@@ -189,7 +198,7 @@ def analyze(
     from slmscout.reports.json_report import dumps, report_document
     from slmscout.reports.save import save_run
     from slmscout.reports.terminal import render_report
-    from slmscout.reports.workflow import analyse_traces
+    from slmscout.reports.workflow import analyse_traces, work_folder
     from slmscout.traces.budget import default_budget
 
     if demo and paths:
@@ -210,7 +219,8 @@ def analyze(
         framework=framework or ("metagpt" if demo else None),
     )
     err = Console(stderr=True)
-    with BarProgress(err, enabled=err.is_terminal and not quiet) as progress:
+    cache_root = cache_dir if cache_dir is not None else default_cache_dir()
+    with BarProgress(err, enabled=err.is_terminal and not quiet) as progress, work_folder(cache_root / "work") as work:
 
         def embedder() -> Embedder:
             loaded = load_embedder(model)
@@ -225,6 +235,8 @@ def analyze(
             redact=not no_redact,
             memory_budget=int(memory_budget * 2**30) if memory_budget else default_budget(),
             progress=progress,
+            work_dir=work,
+            workers=workers,
         )
         analysis, manifest = result.analysis, result.manifest
         progress.stage("Saving the run")

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from slmscout.analyzers.analysis import Analysis
+from slmscout.analyzers.calltable import CallTable
 from slmscout.errors import InputError, OutputError
 from slmscout.traces.codec import DecodeError, from_jsonable, to_jsonable
 from slmscout.traces.ingest import ReadSummary
@@ -304,12 +305,10 @@ class RunFolder:
         except OSError as exc:
             raise OutputError(f"cannot write {self.target / name}: {exc.strerror or exc}") from None
 
-    def write_calls(self, calls: Iterable[LLMCall]) -> None:
+    def write_calls(self, calls: CallTable) -> None:
         try:
             with (self.tmp / CALLS).open("w", encoding="utf-8") as handle:
-                for call in calls:
-                    handle.write(json.dumps(to_jsonable(call), ensure_ascii=False, allow_nan=False))
-                    handle.write("\n")
+                calls.write_jsonl(handle)
         except OSError as exc:
             raise OutputError(f"cannot write {self.target / CALLS}: {exc.strerror or exc}") from None
 

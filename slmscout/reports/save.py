@@ -8,6 +8,7 @@ from pathlib import Path
 
 from slmscout import __version__
 from slmscout.analyzers.analysis import Analysis
+from slmscout.analyzers.calltable import CallTable
 from slmscout.reports.csv_export import write_call_csv, write_cluster_csv
 from slmscout.reports.json_report import dumps, report_document
 from slmscout.reports.markdown import render_markdown
@@ -24,7 +25,6 @@ from slmscout.reports.run import (
     library_versions,
     new_run_id,
 )
-from slmscout.traces.record import LLMCall
 
 
 def build_manifest(
@@ -54,13 +54,13 @@ def build_manifest(
     )
 
 
-def save_run(manifest: Manifest, analysis: Analysis, calls: Sequence[LLMCall], out: Path | None = None) -> SavedRun:
+def save_run(manifest: Manifest, analysis: Analysis, calls: CallTable, out: Path | None = None) -> SavedRun:
     """Write the run folder (``out``, default reports/<run-id>/) atomically and return it."""
     target = out if out is not None else DEFAULT_ROOT / manifest.run_id
     from slmscout.reports.html import render_html
 
     wanted = example_ids(analysis)
-    examples = {c.call_id: c for c in calls if c.call_id in wanted}
+    examples = calls.by_id(wanted)
     with RunFolder(target) as folder:
         folder.write_calls(calls)
         folder.write_text("report.json", dumps(report_document(manifest, analysis)))

@@ -1,30 +1,52 @@
-"""The analyze workflow: traces read within the memory budget, put in canonical order, redacted, analysed, and
-described by a manifest. The model is loaded only once the traces are read, so a bad path fails at once.
-The CLI calls this, then saves and renders what comes back."""
+"""The analyze workflow: traces read as a stream, each call redacted and digested (in worker processes for large
+inputs) into the call table, analysed, and described by a manifest. The model is loaded only once the traces are
+read, so a bad path fails at once. The CLI calls this, then saves and renders what comes back."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from slmscout.analyzers.analysis import Analysis
+from slmscout.analyzers.calltable import CallTable
+from slmscout.analyzers.digest import PARALLEL_ABOVE_BYTES, available_cores, digest_calls, new_redaction_key
 from slmscout.analyzers.embed import Embedder
-from slmscout.analyzers.pipeline import AnalysisParams, analyze, canonical_order
-from slmscout.analyzers.progress import NoProgress, Progress, counted
+from slmscout.analyzers.pipeline import AnalysisParams, analyze_table
+from slmscout.analyzers.progress import NoProgress, Progress
 from slmscout.reports.run import Manifest, RedactionInfo, overview_of
 from slmscout.reports.save import build_manifest
-from slmscout.traces.budget import within_budget
-from slmscout.traces.ingest import ReadSummary, check_strict, read_traces
-from slmscout.traces.record import LLMCall
-from slmscout.traces.redaction import Redactor
+from slmscout.traces.budget import DIGESTED_CALL_BYTES, call_cost, within_budget
+from slmscout.traces.ingest import ReadSummary, check_strict, read_traces, trace_files
 
 
 @dataclass(frozen=True)
 class AnalysedTraces:
-    calls: list[LLMCall]  # in canonical order, redacted unless redaction was turned off
+    calls: CallTable  # in canonical order, redacted unless redaction was turned off
     analysis: Analysis
     manifest: Manifest
+
+
+@contextlib.contextmanager
+def work_folder(parent: Path) -> Iterator[Path]:
+    """A private temporary folder for a run's call shards, removed afterwards whatever happens."""
+    parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = Path(tempfile.mkdtemp(prefix="run-", dir=parent))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def input_bytes(inputs: Sequence[Path]) -> int:
+    total = 0
+    for given in inputs:
+        with contextlib.suppress(OSError):
+            total += sum(f.stat().st_size for f in trace_files(given))
+    return total
 
 
 def analyse_traces(
@@ -37,22 +59,29 @@ def analyse_traces(
     redact: bool = True,
     memory_budget: int | None = None,
     progress: Progress | None = None,
+    work_dir: Path | None = None,
+    workers: int | None = None,
 ) -> AnalysedTraces:
+    """Read, redact and analyse. With ``work_dir``, large inputs are digested by ``workers`` processes (default:
+    the cores this process may use) into shards there; the returned call table reads them, so the folder must
+    outlive the result."""
     progress = progress or NoProgress()
     summary = ReadSummary()
-    read = within_budget(read_traces(inputs, summary, format_name), memory_budget)
-    calls = canonical_order(counted(read, progress, "Reading traces"))
+    workers = workers if workers is not None else available_cores()
+    if work_dir is None or input_bytes(inputs) < PARALLEL_ABOVE_BYTES:
+        workers = 1
+    # held in memory: whole calls when digested here, only their facts when digested to shards
+    cost = call_cost if workers <= 1 else (lambda _call: DIGESTED_CALL_BYTES)
+    read = within_budget(read_traces(inputs, summary, format_name), memory_budget, cost)
+    progress.stage("Reading and redacting traces" if redact else "Reading traces")
+    key = new_redaction_key() if redact else None
+    shards = digest_calls(read, key, workers=workers, work_dir=work_dir, progress=progress)
     if strict:
         check_strict(summary)
-    redactor = Redactor() if redact else None
-    if redactor is not None:
-        progress.stage("Redacting", len(calls))
-        for i, call in enumerate(calls):  # in place: each original is freed as soon as its copy exists
-            calls[i] = redactor.call(call)
-            progress.advance()
+    table = CallTable(shards)
     progress.stage("Loading the embedding model")
-    analysis = analyze(calls, load_embedder(), params, progress=progress)
+    analysis = analyze_table(table, load_embedder(), params, progress=progress)
     progress.stage("Describing the run")
-    redaction = RedactionInfo(redactor is not None, dict(redactor.counts) if redactor else {})
+    redaction = RedactionInfo(redact, table.numbering.counts if redact else {})
     manifest = build_manifest(inputs, overview_of(summary), analysis, redaction)
-    return AnalysedTraces(calls, analysis, manifest)
+    return AnalysedTraces(table, analysis, manifest)

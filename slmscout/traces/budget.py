@@ -1,16 +1,17 @@
 """A memory budget for the calls an analysis holds: a corpus too large for this machine stops the run early with a
 clear message, instead of the operating system killing it (or the machine swapping) halfway through.
 
-The analysis keeps every call it read in memory, and derives more from them (signatures, token counts, redacted
-copies). Each call is charged its text (Python keeps ASCII text at one byte a character, other text at two or
+A small input is analysed with every call it read in memory, and more derived from them (facts, pieces, the
+call table). Each call is then charged its text (Python keeps ASCII text at one byte a character, other text at two or
 four) times an overhead factor, plus a fixed cost per call and message: on the three real corpora that charges
-1.8-2.4 times what the read calls occupy (tracemalloc), room for what the analysis derives from them.
+1.8-2.4 times what the read calls occupy (tracemalloc), room for what the analysis derives from them. A large input
+is digested into shards on disk as it is read, and memory holds only each call's facts: ``DIGESTED_CALL_BYTES``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from slmscout.errors import InputError
 from slmscout.traces.record import LLMCall
@@ -18,6 +19,7 @@ from slmscout.traces.record import LLMCall
 TEXT_OVERHEAD = 2.0
 BYTES_PER_CALL = 3000
 BYTES_PER_MESSAGE = 400
+DIGESTED_CALL_BYTES = 2500  # a call's facts, signature and assignment once its text is in a shard
 DEFAULT_SHARE = 0.5  # of physical memory: the rest is for embeddings, clustering, the model and the OS
 
 
@@ -46,11 +48,13 @@ def call_cost(call: LLMCall) -> int:
     return int(text * TEXT_OVERHEAD) + BYTES_PER_CALL + BYTES_PER_MESSAGE * len(call.messages)
 
 
-def within_budget(calls: Iterable[LLMCall], budget: int | None) -> Iterator[LLMCall]:
+def within_budget(
+    calls: Iterable[LLMCall], budget: int | None, cost: Callable[[LLMCall], int] = call_cost
+) -> Iterator[LLMCall]:
     """Pass the calls through; stop with InputError once holding them would pass ``budget`` bytes."""
     held = 0
     for count, call in enumerate(calls, 1):
-        held += call_cost(call)
+        held += cost(call)
         if budget is not None and held > budget:
             raise InputError(
                 f"the traces hold more calls than fit in the memory budget of {budget / 2**30:.3g} GB "

@@ -66,8 +66,10 @@ runs its patterns and libraries only where the answer is yes. ``benchmarks/redac
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from slmscout.traces.record import Caller, JsonScalar, LLMCall, Message, ToolCall, ToolDefinition
@@ -90,6 +92,12 @@ SPLIT_ABOVE = 1024
 JsonValue = None | bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"]
 
 
+KIND_OF_LABEL = {label: kind for kind, label in LABELS.items()}
+# A placeholder whose number is not decided yet (see ``Redactor(deferred_key=...)``): 18 digits keyed on the value.
+DEFERRED = re.compile(r"<(" + "|".join(sorted(LABELS.values(), key=len, reverse=True)) + r")_(\d{18})>")
+DEFERRED_DIGITS = 18
+
+
 def placeholder_spans(value: str) -> list[tuple[int, int]]:
     return [m.span() for m in PLACEHOLDER.finditer(value)] if "<" in value else []
 
@@ -98,10 +106,16 @@ MEMO_ENTRIES = 50_000  # distinct texts remembered; beyond, the memo restarts (a
 
 
 class Redactor:
-    """Replaces PII and secrets by stable placeholders; one per run, fed calls in a canonical order."""
+    """Replaces PII and secrets by stable placeholders; one per run, fed calls in a canonical order.
 
-    def __init__(self, detectors: Sequence[Detector] | None = None) -> None:
+    With ``deferred_key``, placeholders are not numbered as they are met but carry a keyed hash of the value
+    (``<EMAIL_`` and 18 digits): redactors in several processes, fed calls in any order, then agree on every value,
+    and ``PlaceholderNumbering`` turns the hashes into ``<EMAIL_1>``... in canonical call order afterwards.
+    """
+
+    def __init__(self, detectors: Sequence[Detector] | None = None, *, deferred_key: bytes | None = None) -> None:
         self._detectors: tuple[Detector, ...] = tuple(default_detectors() if detectors is None else detectors)
+        self._deferred_key = deferred_key
         self._placeholders: dict[str, str] = {}
         self._counts: dict[str, int] = {}
         self._memo: dict[str, str] = {}
@@ -195,7 +209,12 @@ class Redactor:
 
     def _placeholder(self, finding: Finding) -> str:
         placeholder = self._placeholders.get(finding.key)
-        if placeholder is None:
+        if placeholder is None and self._deferred_key is not None:
+            digest = hashlib.blake2b(finding.key.encode("utf-8", "replace"), key=self._deferred_key, digest_size=8)
+            number = int.from_bytes(digest.digest(), "big") % 10**DEFERRED_DIGITS
+            placeholder = f"<{LABELS[finding.kind]}_{number:0{DEFERRED_DIGITS}d}>"
+            self._placeholders[finding.key] = placeholder
+        elif placeholder is None:
             number = self._counts.get(finding.kind, 0) + 1
             self._counts[finding.kind] = number
             placeholder = f"<{LABELS[finding.kind]}_{number}>"
@@ -272,3 +291,50 @@ class Redactor:
         if isinstance(value, dict):
             return {self.text(key): self._json_value(item) for key, item in value.items()}
         return value
+
+
+def deferred_placeholders(texts: Iterable[str]) -> tuple[str, ...]:
+    """The deferred placeholders in ``texts``, each once, in order of first appearance."""
+    found: dict[str, None] = {}
+    for text in texts:
+        if "<" in text:
+            found.update((m.group(0), None) for m in DEFERRED.finditer(text))
+    return tuple(found)
+
+
+def short_placeholders(text: str) -> str:
+    """``text`` with every deferred placeholder written as a numbered one (``<EMAIL_1>``): what token counts see."""
+    return DEFERRED.sub(lambda m: f"<{m.group(1)}_1>", text) if "<" in text else text
+
+
+class PlaceholderNumbering:
+    """Numbers deferred placeholders per kind in order of first appearance, as a run's one ``Redactor`` would.
+
+    Feed each call's placeholders (``deferred_placeholders``) in canonical call order, then ``apply`` to any text.
+    """
+
+    def __init__(self) -> None:
+        self._numbers: dict[str, str] = {}
+        self._counts: dict[str, int] = {}
+
+    def add(self, placeholders: Iterable[str]) -> None:
+        for placeholder in placeholders:
+            if placeholder not in self._numbers:
+                label = placeholder[1 : -DEFERRED_DIGITS - 2]
+                kind = KIND_OF_LABEL.get(label, label.lower())
+                number = self._counts.get(kind, 0) + 1
+                self._counts[kind] = number
+                self._numbers[placeholder] = f"<{label}_{number}>"
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Distinct values replaced, by kind."""
+        return dict(self._counts)
+
+    def __bool__(self) -> bool:
+        return bool(self._numbers)
+
+    def apply(self, text: str) -> str:
+        if not self._numbers or "<" not in text:
+            return text
+        return DEFERRED.sub(lambda m: self._numbers.get(m.group(0), m.group(0)), text)

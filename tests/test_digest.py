@@ -1,0 +1,122 @@
+"""The map step and the call table: digesting calls in batches, in worker processes, with redaction numbers decided
+afterwards, gives exactly what one process reading the calls in canonical order gives."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from slmscout.analyzers import digest
+from slmscout.analyzers.calltable import CallTable, read_shard
+from slmscout.analyzers.digest import digest_calls, new_redaction_key
+from slmscout.analyzers.naming import distinctive_terms
+from slmscout.analyzers.pipeline import AnalysisParams, analyze, canonical_order
+from slmscout.analyzers.tokens import _encoding, count_tokens
+from slmscout.reports.json_report import report_document
+from slmscout.reports.workflow import analyse_traces
+from slmscout.traces.ingest import ReadSummary, read_traces
+from slmscout.traces.record import LLMCall, Message, SourceRef
+from slmscout.traces.redaction import Redactor
+from tests.conftest import OPENHANDS_SAMPLE, HashingEmbedder
+
+PII = ["ana@example.org", "bob@example.com", "sk-ant-api03-" + "Zx9" * 30, "4111 1111 1111 1111", "10.1.2.3"]
+
+
+def _calls(n: int, seed: int = 0) -> list[LLMCall]:
+    rnd = random.Random(seed)
+    calls = []
+    for i in range(n):
+        secret = rnd.choice(PII)
+        calls.append(
+            LLMCall(
+                call_id=f"c{i:03d}",
+                source=SourceRef(f"f{i % 3}.jsonl", str(i), "chat-messages"),
+                messages=(
+                    Message("system", "You sort support tickets into queues."),
+                    Message("user", f"Ticket {i}: write to {secret} or {rnd.choice(PII)} about order {i * 7}."),
+                ),
+                response=f"queue {i % 4}, reply to {secret}",
+            )
+        )
+    return calls
+
+
+def test_deferred_numbering_matches_one_redactor_in_canonical_order() -> None:
+    calls = _calls(60)
+    redactor = Redactor()
+    expected = [redactor.call(c) for c in canonical_order(calls)]
+    shuffled = calls[:]
+    random.Random(1).shuffle(shuffled)
+    table = CallTable(digest_calls(shuffled, new_redaction_key()))
+    assert list(table.iter_calls()) == expected
+    assert table.numbering.counts == redactor.counts
+    assert all(p not in line for p in PII for line in table._lines(range(len(table))))
+
+
+def test_parallel_digest_writes_shards_that_datasets_reads(tmp_path: Path) -> None:
+    calls = sorted(_calls(30), key=lambda c: c.source.path)  # read file by file, as readers do
+    key = new_redaction_key()
+    parallel = CallTable(digest_calls(calls, key, workers=2, work_dir=tmp_path))
+    local = CallTable(digest_calls(calls, key))
+    assert list(parallel.iter_calls()) == list(local.iter_calls())
+    assert parallel.facts == local.facts
+    shards = sorted(tmp_path.glob("shard-*.arrow"))
+    assert len(shards) == 3  # a new batch at each new file
+    datasets = pytest.importorskip("datasets")
+    loaded = datasets.Dataset.from_file(str(shards[0]))
+    assert loaded.num_rows == read_shard(shards[0]).num_rows == 10
+    assert loaded[0]["call_id"].startswith("c")
+
+
+def test_parallel_workflow_gives_the_same_report(
+    fake_model: HashingEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def run(workers: int) -> dict[str, object]:
+        work = tmp_path / f"w{workers}"
+        work.mkdir()
+        result = analyse_traces([OPENHANDS_SAMPLE], HashingEmbedder, AnalysisParams(), work_dir=work, workers=workers)
+        document = report_document(result.manifest, result.analysis)
+        return {"analysis": document["analysis"], "calls": list(result.calls.iter_calls())}
+
+    monkeypatch.setattr("slmscout.reports.workflow.PARALLEL_ABOVE_BYTES", 0)
+    monkeypatch.setattr(digest, "BATCH_CALLS", 7)
+    assert run(2) == run(1)
+
+
+def test_in_memory_analysis_is_the_same_in_any_order() -> None:
+    calls = list(read_traces([OPENHANDS_SAMPLE], ReadSummary()))
+    first = analyze(calls, HashingEmbedder())
+    again = analyze(list(reversed(calls)), HashingEmbedder())
+    assert first == again
+
+
+def test_token_counts_are_exact_when_counted_line_by_line() -> None:
+    encoding = _encoding()
+    rnd = random.Random(0)
+    alphabet = ["\n", "\n\n", " ", "  ", "\t", "a", "Bc", "1", "12345", ".", "'s", "<EMAIL_1>", "é", "日本", "\r\n"]
+    alphabet += ["```", "-", "  \n", "\n  x", "def f():\n    return 1\n"]
+    for _ in range(3000):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 60)))
+        assert count_tokens(text) == len(encoding.encode_ordinary(text)), repr(text)
+    real = [c.prompt_text for c in read_traces([OPENHANDS_SAMPLE], ReadSummary())]
+    assert [count_tokens(t) for t in real] == [len(encoding.encode_ordinary(t)) for t in real]
+
+
+def test_counted_terms_equal_terms_of_the_joined_text() -> None:
+    groups = [Counter({"write the code for a parser": 3, "review the parser": 1}), Counter({"plan a trip": 2})]
+    joined = ["\n".join(text for text, n in g.items() for _ in range(n)) for g in groups]
+    assert distinctive_terms(groups) == distinctive_terms(joined)
+
+
+def test_table_of_no_calls_is_empty() -> None:
+    table = CallTable([])
+    assert len(table) == 0 and table.pieces().hashes.size == 0
+
+
+def test_digest_keeps_calls_of_one_batch_in_one_file() -> None:
+    calls = [replace(c, source=SourceRef("same.jsonl", c.source.position, "chat-messages")) for c in _calls(25)]
+    assert [len(b) for b in digest.batches(calls, size=10)] == [10, 10, 5]
