@@ -8,12 +8,13 @@ from pathlib import Path
 
 import phonenumbers
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from slmscout.traces import ReadSummary, read_traces, redaction
 from slmscout.traces.record import Caller, LLMCall, Message, SourceRef, ToolCall, ToolDefinition, Usage
 from slmscout.traces.redaction import Redactor
+from slmscout.traces.redaction_patterns import _VERSION_BEFORE as VERSION_BEFORE
 from slmscout.traces.redaction_patterns import PLACEHOLDER, EmailAddresses, Finding, Scan, luhn_ok
 from tests.conftest import OPENHANDS_SAMPLE
 from tests.redaction.make_corpus import BUILT_WITH_PHONENUMBERS, CORPUS, KINDS, build_corpus, load, render, score
@@ -306,6 +307,8 @@ def test_never_crashes_and_is_idempotent_on_any_text(text: str) -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(), PLANTED, st.text())
 def test_a_planted_secret_never_survives_in_random_text(before: str, planted: str, after: str) -> None:
+    # by design, a dotted quad right after a version word ("v", "build"...) is a version number and stays
+    assume(not (planted == IPV4 and VERSION_BEFORE.search(f"{before} ")))
     value = planted.removeprefix("password=")
     output = Redactor().text(f"{before} {planted} {after}")
     assert value not in output

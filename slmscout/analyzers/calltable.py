@@ -32,6 +32,7 @@ from slmscout.traces.record import LLMCall
 from slmscout.traces.redaction import PlaceholderNumbering
 
 WRITE_CHUNK = 4096  # calls decoded at a time when the table is written out
+PROMPT_CHUNK = 256  # calls decoded at a time for their prompt text (prompts can be long)
 
 
 def read_shard(path: Path) -> pa.Table:
@@ -64,6 +65,8 @@ class CallTable:
         rows = facts_of(self._table)
         self.order: list[int] = sorted(range(len(rows)), key=lambda i: rows[i].order_key)
         self.facts: list[CallFacts] = [rows[i] for i in self.order]
+        lengths = [len(chunk) for chunk in self._table.column(CALL_COLUMN).chunks]
+        self._chunk_starts = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]).astype(np.int64)
         self.numbering = PlaceholderNumbering()
         for facts in self.facts:
             if facts.redactions:
@@ -112,16 +115,29 @@ class CallTable:
         return found
 
     def _lines(self, positions: Sequence[int]) -> list[str]:
-        rows = pa.array(np.asarray([self.order[i] for i in positions], dtype=np.int64))
-        lines = self._table.column(CALL_COLUMN).take(rows).to_pylist()
-        return [self.numbering.apply(line) for line in lines]
+        """The JSON lines of the calls at these canonical positions, read chunk by chunk: taking rows across a
+        chunked column would first copy the whole column, and touch every page of the shards."""
+        rows = np.asarray([self.order[i] for i in positions], dtype=np.int64)
+        column = self._table.column(CALL_COLUMN)
+        chunk_of = np.searchsorted(self._chunk_starts, rows, side="right") - 1
+        lines: list[str] = [""] * len(rows)
+        for chunk in np.unique(chunk_of).tolist():
+            picked = np.flatnonzero(chunk_of == chunk)
+            local = pa.array(rows[picked] - self._chunk_starts[chunk])
+            for at, line in zip(picked.tolist(), column.chunk(chunk).take(local).to_pylist(), strict=True):
+                lines[at] = self.numbering.apply(line)
+        return lines
 
     def calls(self, positions: Sequence[int]) -> list[LLMCall]:
         """The calls at these canonical positions, placeholders numbered."""
         return [from_jsonable(LLMCall, json.loads(line)) for line in self._lines(positions)]
 
-    def prompt_texts(self, positions: Sequence[int]) -> list[str]:
-        return [call.prompt_text for call in self.calls(positions)]
+    def prompt_texts(self, positions: Sequence[int], chars: int | None = None) -> list[str]:
+        """The prompt text of the calls at these positions (its first ``chars`` characters), a chunk at a time."""
+        out: list[str] = []
+        for start in range(0, len(positions), PROMPT_CHUNK):
+            out += [call.prompt_text[:chars] for call in self.calls(positions[start : start + PROMPT_CHUNK])]
+        return out
 
     def iter_calls(self) -> Iterator[LLMCall]:
         for start in range(0, len(self), WRITE_CHUNK):

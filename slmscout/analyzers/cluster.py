@@ -206,10 +206,10 @@ def cluster_calls(
     index: TemplateIndex,
     embedder: Embedder,
     params: ClusteringParams,
-    prompt_texts: Callable[[Sequence[int]], list[str]],
+    prompt_texts: Callable[[Sequence[int], int], list[str]],
 ) -> Clustering:
-    """Cluster ids for the calls whose signatures are given; ``prompt_texts`` returns the prompt text of the calls
-    at the given positions (asked only for calls with no recurring template piece)."""
+    """Cluster ids for the calls whose signatures are given; ``prompt_texts`` returns the first characters of the
+    prompt text of the calls at the given positions (asked only for calls with no recurring template piece)."""
     threshold = resolved_threshold(params, embedder)
     n = len(signatures)
     raw: list[int] = [0] * n
@@ -237,7 +237,7 @@ def cluster_calls(
         next_label = max(group_labels) + 1
     one_offs = [i for i, signature in enumerate(signatures) if signature.is_empty]
     if one_offs:
-        texts = [text[: params.one_off_prompt_chars] or "(empty prompt)" for text in prompt_texts(one_offs)]
+        texts = [text or "(empty prompt)" for text in prompt_texts(one_offs, params.one_off_prompt_chars)]
         text_calls = Counter(texts)
         distinct = sorted(text_calls)
         vectors = _unit_rows(embedder.embed(distinct))

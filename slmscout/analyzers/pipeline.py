@@ -101,10 +101,10 @@ def _fallback_texts(
     """Prompt text that names clusters whose calls share no template piece (read only for those, in one pass)."""
     untemplated = [c for c, idx in enumerate(members) if not any(signatures[i].pieces for i in idx)]
     wanted = sorted(i for c in untemplated for i in members[c])
-    texts = dict(zip(wanted, table.prompt_texts(wanted), strict=True))
+    texts = dict(zip(wanted, table.prompt_texts(wanted, FALLBACK_NAME_CHARS), strict=True))
     out = [""] * len(members)
     for c in untemplated:
-        out[c] = "\n".join(texts[i][:FALLBACK_NAME_CHARS] for i in members[c])
+        out[c] = "\n".join(texts[i] for i in members[c])
     return out
 
 
