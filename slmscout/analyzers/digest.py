@@ -23,7 +23,7 @@ from slmscout.analyzers.calltable import read_shard, write_shard
 from slmscout.analyzers.facts import facts_table
 from slmscout.analyzers.progress import NoProgress, Progress
 from slmscout.traces.record import LLMCall
-from slmscout.traces.redaction import Redactor, deferred_placeholders
+from slmscout.traces.redaction import Redactor, deferred_placeholders, text_fields
 
 BATCH_CALLS = 1000
 PARALLEL_ABOVE_BYTES = 32 << 20  # inputs smaller than this are digested in the calling process
@@ -51,32 +51,13 @@ def _redactor(key: bytes) -> Redactor:
     return redactor
 
 
-def _texts(call: LLMCall) -> Iterator[str]:
-    """A call's text fields, in the order the redactor visits them."""
-    for message in call.messages:
-        yield message.content
-        if message.name:
-            yield message.name
-        for tool_call in message.tool_calls:
-            yield tool_call.name
-            yield tool_call.arguments
-    for tool in call.tools:
-        yield from (tool.name, tool.description, tool.parameters)
-    yield call.response or ""
-    for tool_call in call.response_tool_calls:
-        yield tool_call.name
-        yield tool_call.arguments
-    yield from (v for v in (call.caller.agent, call.caller.role, call.caller.module, call.session_id, call.error) if v)
-    yield from (v for v in call.metadata.values() if isinstance(v, str))
-
-
 def digest_batch(calls: Sequence[LLMCall], redaction_key: bytes | None) -> pa.Table:
     """One shard: the calls (redacted when a key is given) and their facts."""
     if redaction_key is None:
         return facts_table(calls)
     redactor = _redactor(redaction_key)
     redacted = [redactor.call(call) for call in calls]
-    return facts_table(redacted, [deferred_placeholders(_texts(call)) for call in redacted])
+    return facts_table(redacted, [deferred_placeholders(text_fields(call)) for call in redacted])
 
 
 def _digest_to_file(calls: Sequence[LLMCall], redaction_key: bytes | None, path: Path) -> int:

@@ -19,10 +19,9 @@ import pyarrow as pa
 
 from slmscout.analyzers.response_shape import MULTI_STEP_LINES, STEP_LINE, holds_code, json_schema, parse_json_output
 from slmscout.analyzers.signature import call_pieces, piece_hash, prompt_fingerprint
-from slmscout.analyzers.tokens import TokenSource, count_tokens, output_text, prompt_text
+from slmscout.analyzers.tokens import TokenSource, call_tokens
 from slmscout.traces.codec import to_jsonable
 from slmscout.traces.record import LLMCall
-from slmscout.traces.redaction import short_placeholders
 from slmscout.traces.timestamps import parse_timestamp
 
 FACTS_VERSION = 1  # bump when what a fact means changes: cached call stores of another version are not reused
@@ -79,18 +78,8 @@ def _cost(call: LLMCall) -> float | None:
     return None
 
 
-def _token_counts(call: LLMCall, redactions: Sequence[str]) -> tuple[int, int, TokenSource]:
-    usage = call.usage
-    if usage is not None and usage.input_tokens is not None and usage.output_tokens is not None:
-        return usage.input_tokens, usage.output_tokens, "reported"
-    prompt, output = prompt_text(call), output_text(call)
-    if redactions:  # counted as the numbered placeholders the outputs will hold
-        prompt, output = short_placeholders(prompt), short_placeholders(output)
-    return count_tokens(prompt), count_tokens(output), "counted"
-
-
 def call_facts(call: LLMCall, redactions: tuple[str, ...] = ()) -> CallFacts:
-    input_tokens, output_tokens, token_source = _token_counts(call, redactions)
+    tokens = call_tokens(call, deferred_placeholders=bool(redactions))
     text = call.response.strip() if call.response else ""
     parsed = parse_json_output(text) if text else None
     when = parse_timestamp(call.started_at)
@@ -104,9 +93,9 @@ def call_facts(call: LLMCall, redactions: tuple[str, ...] = ()) -> CallFacts:
         started_at=when.timestamp() if when is not None else None,
         error=call.status == "error",
         cost_usd=_cost(call),
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        token_source=token_source,
+        input_tokens=tokens.input,
+        output_tokens=tokens.output,
+        token_source=tokens.source,
         fingerprint=bytes.fromhex(prompt_fingerprint(call)),
         turns=len(call.messages),
         history=any(m.role == "assistant" for m in call.messages),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from slmscout.traces.record import LLMCall
+from slmscout.traces.redaction import short_placeholders
 
 TokenSource = Literal["reported", "counted"]
 TOKENIZER = "cl100k_base"
@@ -71,8 +72,13 @@ def output_text(call: LLMCall) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def call_tokens(call: LLMCall) -> CallTokens:
+def call_tokens(call: LLMCall, deferred_placeholders: bool = False) -> CallTokens:
+    """The log's usage when it has both counts, else counted. With ``deferred_placeholders``, redaction placeholders
+    whose numbers are not decided yet are counted as the numbered placeholders the outputs will hold."""
     usage = call.usage
     if usage is not None and usage.input_tokens is not None and usage.output_tokens is not None:
         return CallTokens(usage.input_tokens, usage.output_tokens, "reported")
-    return CallTokens(count_tokens(prompt_text(call)), count_tokens(output_text(call)), "counted")
+    prompt, output = prompt_text(call), output_text(call)
+    if deferred_placeholders:
+        prompt, output = short_placeholders(prompt), short_placeholders(output)
+    return CallTokens(count_tokens(prompt), count_tokens(output), "counted")

@@ -26,6 +26,7 @@ from pathlib import Path
 from slmscout.analyzers.analysis import Analysis
 from slmscout.analyzers.calltable import CallTable
 from slmscout.errors import InputError, OutputError
+from slmscout.reports.atomic import atomic_file
 from slmscout.traces.codec import DecodeError, from_jsonable, to_jsonable
 from slmscout.traces.ingest import ReadSummary
 from slmscout.traces.record import LLMCall
@@ -339,16 +340,5 @@ class RunFolder:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write a text file through a temporary file beside it, renamed over it when complete."""
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    with atomic_file(path) as handle:
+        handle.write(text)

@@ -19,7 +19,7 @@ from slmscout.traces.record import LLMCall
 TEXT_OVERHEAD = 2.0
 BYTES_PER_CALL = 3000
 BYTES_PER_MESSAGE = 400
-DIGESTED_CALL_BYTES = 2500  # a call's facts, signature and assignment once its text is in a shard
+DIGESTED_CALL_BYTES = 2500  # estimate (not measured per call): its facts, piece hashes and assignment, text in a shard
 DEFAULT_SHARE = 0.5  # of physical memory: the rest is for embeddings, clustering, the model and the OS
 
 

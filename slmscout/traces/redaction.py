@@ -69,7 +69,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from slmscout.traces.record import Caller, JsonScalar, LLMCall, Message, ToolCall, ToolDefinition
@@ -291,6 +291,25 @@ class Redactor:
         if isinstance(value, dict):
             return {self.text(key): self._json_value(item) for key, item in value.items()}
         return value
+
+
+def text_fields(call: LLMCall) -> Iterator[str]:
+    """A call's text fields in the order ``Redactor.call`` redacts them: the order placeholders are numbered in."""
+    for message in call.messages:
+        yield message.content
+        if message.name:
+            yield message.name
+        for tool_call in message.tool_calls:
+            yield tool_call.name
+            yield tool_call.arguments
+    for tool in call.tools:
+        yield from (tool.name, tool.description, tool.parameters)
+    yield call.response or ""
+    for tool_call in call.response_tool_calls:
+        yield tool_call.name
+        yield tool_call.arguments
+    yield from (v for v in (call.caller.agent, call.caller.role, call.caller.module, call.session_id, call.error) if v)
+    yield from (v for v in call.metadata.values() if isinstance(v, str))
 
 
 def deferred_placeholders(texts: Iterable[str]) -> tuple[str, ...]:
