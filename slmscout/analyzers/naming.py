@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csr_matrix
+from numpy.typing import NDArray
+from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfTransformer
 
 from slmscout.analyzers.signature import TaskSignature, TemplateIndex
@@ -37,34 +38,150 @@ class ClusterLabel:
     skeleton: tuple[str, ...]
 
 
+def _entries(matrix: csr_matrix) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """A count matrix's stored (row, column, count) triples, rows in order."""
+    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+    return rows, matrix.indices.astype(np.int64), matrix.data.astype(np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class _Clusters:
+    """Clusters as counts of their distinct signatures, and of the template pieces in those, as sparse matrices.
+
+    Calls share signatures and signatures share pieces: the work here grows with the distinct signatures of each
+    cluster and the pieces in them, and every later step works on the pieces, not on the calls.
+    """
+
+    sizes: list[int]  # per cluster: its calls
+    distinct: list[list[TaskSignature]]  # per cluster: its distinct signatures, in the order of their first call
+    pieces: list[str]  # every distinct piece: the columns of the matrices below
+    occurrences: csr_matrix  # cluster x piece: the calls of the cluster times the piece's occurrences in each call
+    presence: csr_matrix  # cluster x piece: the calls of the cluster that hold the piece
+
+    @classmethod
+    def of(cls, members: Sequence[Sequence[TaskSignature]]) -> _Clusters:
+        rows: dict[TaskSignature, int] = {}
+        distinct: list[list[TaskSignature]] = []
+        cluster_of: list[int] = []
+        signature_of: list[int] = []
+        calls: list[int] = []
+        for cluster, signatures in enumerate(members):
+            counted = Counter(signatures)
+            distinct.append(list(counted))
+            for signature, n in counted.items():
+                cluster_of.append(cluster)
+                signature_of.append(rows.setdefault(signature, len(rows)))
+                calls.append(n)
+        flat = [piece for signature in rows for piece in signature.pieces]
+        pieces = list(dict.fromkeys(flat))
+        column = {piece: i for i, piece in enumerate(pieces)}
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter((len(signature.pieces) for signature in rows), np.int64, len(rows)), out=offsets[1:])
+        held = csr_matrix(
+            (
+                np.ones(len(flat), dtype=np.int64),
+                np.fromiter(map(column.__getitem__, flat), np.int64, len(flat)),
+                offsets,
+            ),
+            shape=(len(rows), len(pieces)),
+        )
+        held.sum_duplicates()  # signature x piece: how often the piece occurs in the signature
+        once = held.copy()
+        once.data[:] = 1
+        membership = csr_matrix(
+            (np.asarray(calls, dtype=np.int64), (cluster_of, signature_of)),
+            shape=(len(members), len(rows)),
+        )
+        return cls(
+            sizes=[len(signatures) for signatures in members],
+            distinct=distinct,
+            pieces=pieces,
+            occurrences=csr_matrix(membership @ held),
+            presence=csr_matrix(membership @ once),
+        )
+
+    def skeletons(self, share: float = SKELETON_SHARE) -> list[tuple[str, ...]]:
+        """Per cluster: the pieces in at least ``share`` of its calls, ordered by their place in the first of its
+        signatures to hold them (then by text)."""
+        needed = np.asarray([max(1, math.ceil(share * size)) for size in self.sizes], dtype=np.int64)
+        rows, columns, counts = _entries(self.occurrences)
+        keep = counts >= needed[rows]
+        rows, columns = rows[keep], columns[keep]
+        bounds = np.searchsorted(rows, np.arange(len(self.sizes) + 1))
+        out: list[tuple[str, ...]] = []
+        for cluster, signatures in enumerate(self.distinct):
+            shared = {self.pieces[i] for i in columns[bounds[cluster] : bounds[cluster + 1]].tolist()}
+            order: dict[str, int] = {}
+            for signature in signatures:  # the first signatures hold most shared pieces: stop when all are placed
+                if len(order) == len(shared):
+                    break
+                for position, piece in enumerate(signature.pieces):
+                    if piece in shared:
+                        order.setdefault(piece, position)
+            out.append(tuple(sorted(shared, key=lambda piece: (order[piece], piece))[:SKELETON_PIECES]))
+        return out
+
+    def headlines(self, index: TemplateIndex) -> list[str]:
+        """Per cluster: the piece that best marks it, its share of the cluster's calls times its rarity across
+        prompts, discounted when it has few words; ties go to the first piece in text order ("" for none)."""
+        weight = np.asarray(
+            [math.log((1 + index.distinct_prompts) / (1 + index.prompt_counts[piece])) + 1e-3 for piece in self.pieces],
+            dtype=np.float64,
+        )
+        wordiness = np.asarray(
+            [min(1.0, len(_WORDS.findall(piece)) / NAME_WORDS) for piece in self.pieces], dtype=np.float64
+        )
+        text_rank = np.empty(len(self.pieces), dtype=np.int64)
+        text_rank[sorted(range(len(self.pieces)), key=self.pieces.__getitem__)] = np.arange(len(self.pieces))
+        rows, columns, counts = _entries(self.presence)
+        sizes = np.asarray(self.sizes, dtype=np.int64)
+        score = counts / sizes[rows] * weight[columns] * wordiness[columns]
+        order = np.lexsort((text_rank[columns], -score, rows))
+        first = np.ones(len(order), dtype=bool)  # each cluster's best piece comes first among its entries
+        first[1:] = rows[order][1:] != rows[order][:-1]
+        best = order[first]
+        out = [""] * len(self.sizes)
+        for row, column in zip(rows[best].tolist(), columns[best].tolist(), strict=True):
+            out[row] = self.pieces[column]
+        return out
+
+
 def skeleton(signatures: Sequence[TaskSignature], share: float = SKELETON_SHARE) -> tuple[str, ...]:
     """Pieces shared by at least ``share`` of the signatures, in the order they first appear."""
-    counts: Counter[str] = Counter()
-    order: dict[str, int] = {}
-    for signature, calls in Counter(signatures).items():  # calls share signatures: each distinct one once
-        for position, piece in enumerate(signature.pieces):
-            counts[piece] += calls
-            order.setdefault(piece, position)
-    needed = max(1, math.ceil(share * len(signatures)))
-    shared = [piece for piece, count in counts.items() if count >= needed]
-    return tuple(sorted(shared, key=lambda piece: (order[piece], piece))[:SKELETON_PIECES])
+    return _Clusters.of([signatures]).skeletons(share)[0]
 
 
 def distinctive_piece(signatures: Sequence[TaskSignature], index: TemplateIndex) -> str:
     """The piece that best marks the cluster: its share in the cluster times its rarity across prompts."""
-    counts: Counter[str] = Counter()
-    for signature, calls in Counter(signatures).items():
-        for piece in set(signature.pieces):
-            counts[piece] += calls
-    if not counts:
-        return ""
+    return _Clusters.of([signatures]).headlines(index)[0]
 
-    def score(piece: str) -> float:
-        rarity = math.log((1 + index.distinct_prompts) / (1 + index.prompt_counts[piece]))
-        wordiness = min(1.0, len(_WORDS.findall(piece)) / NAME_WORDS)  # a header says less than a sentence
-        return counts[piece] / len(signatures) * (rarity + 1e-3) * wordiness
 
-    return min(counts, key=lambda piece: (-score(piece), piece))
+def _terms(membership: csr_matrix, documents: Sequence[str], per_cluster: int) -> list[tuple[str, ...]]:
+    """For each row of ``membership`` (cluster x document: how often the document recurs in the cluster), the terms
+    that set the cluster apart from the others (class-based TF-IDF). Each document is tokenised once."""
+    vectorizer = CountVectorizer(token_pattern=_TOKEN, stop_words=sorted(ENGLISH_STOP_WORDS | _PLACEHOLDERS))
+    try:
+        per_document = vectorizer.fit_transform(list(documents))
+    except ValueError:  # no term in any text
+        return [() for _ in range(membership.shape[0])]
+    counts = csr_matrix(membership @ per_document, dtype=np.float64)  # whole numbers: exact, in any order
+    # TfidfTransformer sums each row's squares (the l2 norm) in stored order: sorted, so scores do not hang on the
+    # order documents were met in (they can differ in the last bits from another order; a ranking changes only if
+    # two different scores of a cluster lie within that)
+    counts.sort_indices()
+    matrix = csr_matrix(TfidfTransformer(sublinear_tf=True).fit_transform(counts))
+    vocabulary = vectorizer.get_feature_names_out().tolist()  # sorted: ties go to the lower column, as by text
+    terms = []
+    for row in range(matrix.shape[0]):
+        start, end = matrix.indptr[row], matrix.indptr[row + 1]
+        columns, scores = matrix.indices[start:end], matrix.data[start:end]
+        if 0 < per_cluster < len(scores):  # only the terms scoring at least the per_cluster-th best can make it
+            kept = scores >= np.partition(scores, len(scores) - per_cluster)[len(scores) - per_cluster]
+            columns, scores = columns[kept], scores[kept]
+        score = dict(zip(columns.tolist(), scores.tolist(), strict=True))
+        order = sorted((i for i, v in score.items() if v), key=lambda i: (-score[i], i))
+        terms.append(tuple(vocabulary[i] for i in order[:per_cluster]))
+    return terms
 
 
 def distinctive_terms(cluster_texts: Sequence[str | Counter[str]], per_cluster: int = TERMS) -> list[tuple[str, ...]]:
@@ -85,21 +202,8 @@ def distinctive_terms(cluster_texts: Sequence[str | Counter[str]], per_cluster: 
             rows.append(row)
             cols.append(documents.setdefault(text, len(documents)))
             counts.append(repeats)
-    vectorizer = CountVectorizer(token_pattern=_TOKEN, stop_words=sorted(ENGLISH_STOP_WORDS | _PLACEHOLDERS))
-    try:
-        per_document = vectorizer.fit_transform(list(documents))
-    except ValueError:  # no term in any text
-        return [() for _ in cluster_texts]
     membership = csr_matrix((counts, (rows, cols)), shape=(len(groups), len(documents)), dtype=np.float64)
-    matrix = csr_matrix(TfidfTransformer(sublinear_tf=True).fit_transform(membership @ per_document))
-    vocabulary = np.asarray(vectorizer.get_feature_names_out())
-    terms = []
-    for row in range(matrix.shape[0]):
-        start, end = matrix.indptr[row], matrix.indptr[row + 1]
-        scores = dict(zip(matrix.indices[start:end].tolist(), matrix.data[start:end].tolist(), strict=True))
-        order = sorted((i for i, v in scores.items() if v), key=lambda i: (-scores[i], vocabulary[i]))
-        terms.append(tuple(str(vocabulary[i]) for i in order[:per_cluster]))
-    return terms
+    return _terms(membership, list(documents), per_cluster)
 
 
 def shorten(text: str, limit: int = NAME_CHARS) -> str:
@@ -113,20 +217,32 @@ def shorten(text: str, limit: int = NAME_CHARS) -> str:
 def label_clusters(
     members: Sequence[Sequence[TaskSignature]], index: TemplateIndex, fallback_texts: Sequence[str]
 ) -> list[ClusterLabel]:
-    """A label per cluster; ``fallback_texts`` name the clusters whose calls share no template piece."""
-    texts: list[str | Counter[str]] = [
-        Counter(s.text for s in sigs if s.pieces) if any(s.pieces for s in sigs) else fallback
-        for sigs, fallback in zip(members, fallback_texts, strict=True)
-    ]
-    all_terms = distinctive_terms(texts)
+    """A label per cluster; ``fallback_texts`` name the clusters whose calls share no template piece.
+
+    A cluster's terms come from the template text of its calls, counted piece by piece: a term never spans two
+    pieces (``_TOKEN`` holds no newline), so the terms of a signature's text are the terms of its pieces, and each
+    distinct piece is tokenised once. A cluster with no template piece is named from its fallback text, whole.
+    """
+    if len(fallback_texts) != len(members):
+        raise ValueError(f"{len(members)} clusters but {len(fallback_texts)} fallback texts")
+    if not members:
+        return []
+    clusters = _Clusters.of(members)
+    untemplated = np.flatnonzero(np.diff(clusters.occurrences.indptr) == 0).tolist()
+    fallbacks: dict[str, int] = {}
+    columns = [fallbacks.setdefault(fallback_texts[c], len(fallbacks)) for c in untemplated]
+    named_by_text = csr_matrix(
+        (np.ones(len(untemplated), dtype=np.int64), (untemplated, columns)), shape=(len(members), len(fallbacks))
+    )
+    membership = hstack([clusters.occurrences, named_by_text], format="csr", dtype=np.float64)
+    all_terms = _terms(membership, clusters.pieces + list(fallbacks), TERMS)
     labels = []
-    for sigs, terms in zip(members, all_terms, strict=True):
-        headline = distinctive_piece(sigs, index)
+    for headline, terms, parts in zip(clusters.headlines(index), all_terms, clusters.skeletons(), strict=True):
         if headline:
             name = shorten(headline)
         elif terms:
             name = "(no template) " + " / ".join(terms)
         else:
             name = "(no template)"
-        labels.append(ClusterLabel(name=name, headline=headline, terms=terms, skeleton=skeleton(sigs)))
+        labels.append(ClusterLabel(name=name, headline=headline, terms=terms, skeleton=parts))
     return labels
