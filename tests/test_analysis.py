@@ -5,8 +5,11 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+import numpy as np
 import pytest
+from numpy.typing import NDArray
 
+from slmscout.analyzers.columns import CallColumns
 from slmscout.analyzers.evidence import cluster_evidence, parse_json_output
 from slmscout.analyzers.facts import call_facts
 from slmscout.analyzers.pipeline import analyze
@@ -142,9 +145,14 @@ def test_tokens_reported_or_counted() -> None:
     assert call_tokens(reported).source == "reported" and call_tokens(reported).input == 7
 
 
+def _columns(calls: list[LLMCall]) -> tuple[CallColumns, NDArray[np.int64]]:
+    """The facts of ``calls`` as the columns evidence reads, and the rows of all of them."""
+    return CallColumns.of_facts([call_facts(c) for c in calls]), np.arange(len(calls), dtype=np.int64)
+
+
 def test_cluster_evidence_figures() -> None:
     calls = [classify(i) for i in range(6)]
-    e = cluster_evidence([call_facts(c) for c in calls], 12, build_signatures(calls)[0])
+    e = cluster_evidence(*_columns(calls), 12, build_signatures(calls)[0])
     assert e.calls == 6 and e.share == 0.5
     assert e.distinct_outputs == 3 and e.distinct_output_share == 0.5
     assert e.output_entropy_bits == pytest.approx(1.585, abs=1e-3)  # three answers, evenly
@@ -157,7 +165,7 @@ def test_cluster_evidence_figures() -> None:
 def test_structure_evidence() -> None:
     replies = ['```json\n{"a": 1, "b": 2}\n```', '{"a": 3, "b": 4}', '{"c": 1}', "1. look\n2. think\n3. act"]
     calls = [make_call(f"s{i}", [("user", "Do the thing.")], reply) for i, reply in enumerate(replies)]
-    e = cluster_evidence([call_facts(c) for c in calls], 4, build_signatures(calls)[0])
+    e = cluster_evidence(*_columns(calls), 4, build_signatures(calls)[0])
     assert e.json_share == 0.75 and e.schema_share == pytest.approx(2 / 3)
     assert e.code_share == 0.25 and e.multi_step_share == 0.25
     assert e.repeat_share == 0.75  # four calls, one prompt: three repeat it

@@ -55,12 +55,12 @@ def test_deep_nesting_and_a_huge_line_are_skipped_with_reasons(tmp_path: Path) -
 def test_a_corpus_over_the_memory_budget_stops_with_a_message(fake_model: HashingEmbedder, tmp_path: Path) -> None:
     traces = tmp_path / "traces"
     traces.mkdir()
-    for part in range(3):
+    for part in range(3):  # 1,200 calls: their digests pass 2 MB whether held in memory or in shards on disk
         (traces / f"part{part}.jsonl").write_bytes(
             b"".join(
                 json.dumps({"id": f"{part}-{i}", "messages": [{"role": "user", "content": "x" * 5000}]}).encode()
                 + b"\n"
-                for i in range(200)
+                for i in range(400)
             )
         )
     result = CliRunner().invoke(app, ["analyze", str(traces), "--memory-budget", "0.002", "--out", str(tmp_path / "r")])

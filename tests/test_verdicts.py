@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from slmscout.analyzers.analysis import ClusterEvidence, Verdict
 from slmscout.analyzers.assumptions import Assumptions, parse_overrides, resolve
 from slmscout.analyzers.catalog import SLM, LLMPrice, PriceTable, load_catalog, load_prices
+from slmscout.analyzers.columns import CallColumns
 from slmscout.analyzers.economics import attempts_and_fallback, cluster_economics
 from slmscout.analyzers.evidence import distribution
 from slmscout.analyzers.facts import CallFacts, call_facts
@@ -162,6 +165,11 @@ def test_confidence_follows_size_and_template_homogeneity() -> None:
     )
 
 
+def _columns(calls: list[CallFacts]) -> tuple[CallColumns, NDArray[np.int64]]:
+    """Facts as the columns economics reads, and the rows of all of them."""
+    return CallColumns.of_facts(calls), np.arange(len(calls), dtype=np.int64)
+
+
 def call(i: int, model: str | None = "gpt-4o-2024-08-06", cost: float | None = None) -> CallFacts:
     return call_facts(_call(i, model, cost))
 
@@ -184,7 +192,7 @@ def test_cost_arithmetic_for_a_replaced_cluster() -> None:
     a = Assumptions(
         success_rate_prompted_slm=0.5, max_slm_attempts=2, orchestration_tokens_per_call=0, success_rate_llm=1.0
     )
-    economics, per_call = cluster_economics(calls, verdict, {m.name: m for m in CATALOG}, PRICES, a)
+    economics, per_call = cluster_economics(*_columns(calls), verdict, {m.name: m for m in CATALOG}, PRICES, a)
     llm = (1_000 * 2.5 + 100 * 10.0) / 1e6  # $0.0035 per call on gpt-4o
     slm = (1_000 * 0.02 + 100 * 0.04) / 1e6  # $0.000024 per attempt on Tiny-1B
     attempts, fallback = 1.5, 0.25  # 1 + 0.5 attempts; a quarter of calls fail twice and go back to the LLM
@@ -199,7 +207,7 @@ def test_cost_arithmetic_for_a_replaced_cluster() -> None:
 def test_reported_cost_wins_and_kept_clusters_cost_the_same() -> None:
     calls = [call(i, cost=0.01) for i in range(4)]
     kept = Verdict("keep-llm", "high", ("r",))
-    economics, per_call = cluster_economics(calls, kept, {}, PRICES, Assumptions())
+    economics, per_call = cluster_economics(*_columns(calls), kept, {}, PRICES, Assumptions())
     assert economics.current_source == "reported" and economics.current_usd == pytest.approx(0.04)
     assert economics.slm is None and economics.slm_usd == economics.current_usd
     assert per_call == [(0.01, 0.01)] * 4
@@ -209,14 +217,14 @@ def test_energy_reflects_infrastructure_efficiency() -> None:
     calls = [call(0)]
     verdict = Verdict("finetuned-slm", "high", ("r",), candidates=("Tiny-1B",))
     hosted, _ = cluster_economics(
-        calls,
+        *_columns(calls),
         verdict,
         {TINY.name: TINY},
         PRICES,
         Assumptions(success_rate_finetuned_slm=1.0, orchestration_tokens_per_call=0),
     )
     local, _ = cluster_economics(
-        calls,
+        *_columns(calls),
         verdict,
         {TINY.name: TINY},
         PRICES,

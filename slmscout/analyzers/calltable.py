@@ -1,31 +1,29 @@
-"""The calls of a run as one table: facts in memory, call text in Arrow shards (memory-mapped when on disk).
+"""The calls of a run as one table: facts in memory as columns, call text left in the Arrow shards.
 
-Shards come from ``digest`` in any order; the table puts the calls in canonical order (by id, file, position),
-numbers the deferred redaction placeholders in that order, and hands out what later steps need: the facts of
-every call, the candidate pieces as hashes, the text of the pieces asked for, and whole calls by position,
-each with its placeholders numbered. The text of the calls stays in the shards.
+Shards come from ``digest`` in any order, as files (Arrow IPC streams) or, for small inputs, tables in memory. The
+table puts the calls in canonical order (by id, file, position), numbers the deferred redaction placeholders in that
+order, and hands out what later steps need: the facts of every call (``CallColumns``), the candidate pieces as
+hashes, the text of the pieces asked for, and whole calls by position, each with its placeholders numbered.
+
+A shard file is opened (memory-mapped) only while something is read from it, and a few at a time: memory holds
+the facts and the piece hashes of every call, never the text of the corpus.
 """
 
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeAlias
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from slmscout.analyzers.facts import (
-    CALL_COLUMN,
-    FACTS_SCHEMA,
-    PIECE_HASHES_COLUMN,
-    PIECES_COLUMN,
-    CallFacts,
-    facts_of,
-    facts_table,
-)
+from slmscout.analyzers.columns import CallColumns
+from slmscout.analyzers.facts import CALL_COLUMN, FACTS_SCHEMA, PIECE_HASHES_COLUMN, PIECES_COLUMN, facts_table
 from slmscout.analyzers.signature import CallPieces
 from slmscout.traces.codec import from_jsonable
 from slmscout.traces.record import LLMCall
@@ -33,6 +31,9 @@ from slmscout.traces.redaction import PlaceholderNumbering
 
 WRITE_CHUNK = 4096  # calls decoded at a time when the table is written out
 PROMPT_CHUNK = 256  # calls decoded at a time for their prompt text (prompts can be long)
+OPEN_SHARDS = 32  # shard files kept open (mapped) at once while calls are read out of them
+
+ShardSource: TypeAlias = "Path | pa.Table"
 
 
 def read_shard(path: Path) -> pa.Table:
@@ -46,31 +47,74 @@ def write_shard(table: pa.Table, path: Path) -> None:
         writer.write_table(table)
 
 
-def _flat_values(column: pa.ChunkedArray) -> list[pa.Array]:
-    """The flattened values of a list column, chunk by chunk (memory-mapped chunks are not copied)."""
-    return [chunk.flatten() for chunk in column.chunks]
+def _flat_hashes(column: pa.ChunkedArray) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The values of a list<int64> column, flat, and each row's length."""
+    empty: NDArray[np.int64] = np.zeros(0, np.int64)
+    values = [np.asarray(chunk.flatten().to_numpy(zero_copy_only=False), dtype=np.int64) for chunk in column.chunks]
+    lengths = [np.diff(np.asarray(c.offsets, dtype=np.int64)).astype(np.int64) for c in column.chunks]
+    return np.concatenate(values or [empty]), np.concatenate(lengths or [empty])
 
 
-def _lengths(column: pa.ChunkedArray) -> NDArray[np.int64]:
-    return np.concatenate(
-        [np.diff(np.asarray(chunk.offsets, dtype=np.int64)) for chunk in column.chunks] or [np.zeros(0, np.int64)]
-    )
+class _Shards:
+    """The shards, opened when read from (files stay mapped only while among the last ``OPEN_SHARDS`` used)."""
+
+    def __init__(self, sources: Sequence[ShardSource]) -> None:
+        self.sources = list(sources)
+        self._open: OrderedDict[int, pa.Table] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def table(self, index: int) -> pa.Table:
+        source = self.sources[index]
+        if isinstance(source, pa.Table):
+            return source
+        table = self._open.pop(index, None)
+        if table is None:
+            table = read_shard(source)
+        self._open[index] = table
+        while len(self._open) > OPEN_SHARDS:
+            self._open.popitem(last=False)
+        return table
+
+    def release(self) -> None:
+        self._open.clear()
 
 
 class CallTable:
     """The run's calls, in canonical order."""
 
-    def __init__(self, shards: Sequence[pa.Table]) -> None:
-        self._table = pa.concat_tables(shards) if shards else FACTS_SCHEMA.empty_table()
-        rows = facts_of(self._table)
-        self.order: list[int] = sorted(range(len(rows)), key=lambda i: rows[i].order_key)
-        self.facts: list[CallFacts] = [rows[i] for i in self.order]
-        lengths = [len(chunk) for chunk in self._table.column(CALL_COLUMN).chunks]
-        self._chunk_starts = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]).astype(np.int64)
+    def __init__(self, shards: Sequence[ShardSource]) -> None:
+        self._shards = _Shards(shards)
+        columns: list[CallColumns] = []
+        hashes: list[NDArray[np.int64]] = []
+        lengths: list[NDArray[np.int64]] = []
+        redactions: dict[int, tuple[str, ...]] = {}
+        sizes = []
+        start = 0
+        for index in range(len(self._shards)):
+            table = self._shards.table(index)
+            columns.append(CallColumns.of_table(table))
+            flat, rows = _flat_hashes(table.column(PIECE_HASHES_COLUMN))
+            hashes.append(flat)
+            lengths.append(rows)
+            found = table.column("redactions")
+            if pc.sum(pc.list_value_length(found)).as_py():
+                for row, values in enumerate(found.to_pylist()):
+                    if values:
+                        redactions[start + row] = tuple(values)
+            sizes.append(table.num_rows)
+            start += table.num_rows
+        self._shards.release()
+        read = CallColumns.concat(columns) if columns else CallColumns.of_table(FACTS_SCHEMA.empty_table())
+        self._shard_starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)
+        self.order: NDArray[np.int64] = _canonical_order(read)
+        self.facts: CallColumns = read.take(self.order)
+        self._hashes = np.concatenate(hashes) if hashes else np.zeros(0, np.int64)
+        self._lengths = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
         self.numbering = PlaceholderNumbering()
-        for facts in self.facts:
-            if facts.redactions:
-                self.numbering.add(facts.redactions)
+        for row in self.order[np.isin(self.order, np.fromiter(redactions, np.int64, len(redactions)))].tolist():
+            self.numbering.add(redactions[row])
 
     @classmethod
     def of_calls(cls, calls: Sequence[LLMCall]) -> CallTable:
@@ -78,53 +122,52 @@ class CallTable:
         return cls([facts_table(calls)])
 
     def __len__(self) -> int:
-        return len(self.facts)
+        return len(self.order)
 
     def pieces(self) -> CallPieces:
         """Every call's candidate pieces (hashes), in canonical order."""
-        column = self._table.column(PIECE_HASHES_COLUMN)
-        flat = np.concatenate(
-            [np.asarray(v.to_numpy(zero_copy_only=False), dtype=np.int64) for v in _flat_values(column)]
-            or [np.zeros(0, np.int64)]
-        )
-        row_lengths = _lengths(column)
-        offsets = np.zeros(len(row_lengths) + 1, dtype=np.int64)
-        np.cumsum(row_lengths, out=offsets[1:])
-        order = np.asarray(self.order, dtype=np.int64)
-        lengths = row_lengths[order]
-        canonical = np.zeros(len(order) + 1, dtype=np.int64)
+        offsets = np.zeros(len(self._lengths) + 1, dtype=np.int64)
+        np.cumsum(self._lengths, out=offsets[1:])
+        lengths = self._lengths[self.order]
+        canonical = np.zeros(len(self.order) + 1, dtype=np.int64)
         np.cumsum(lengths, out=canonical[1:])
-        gather = np.repeat(offsets[:-1][order] - canonical[:-1], lengths) + np.arange(canonical[-1], dtype=np.int64)
-        return CallPieces(flat[gather], canonical, [f.fingerprint for f in self.facts])
+        starts = offsets[:-1][self.order] - canonical[:-1]
+        gather = np.repeat(starts, lengths) + np.arange(canonical[-1], dtype=np.int64)
+        return CallPieces(self._hashes[gather], canonical, [bytes(f) for f in self.facts.fingerprint])
 
     def piece_texts(self, wanted: NDArray[np.int64]) -> dict[int, str]:
         """The text of each wanted piece hash, read shard by shard."""
         found: dict[int, str] = {}
         if not len(wanted):
             return found
-        hashes = _flat_values(self._table.column(PIECE_HASHES_COLUMN))
-        texts = _flat_values(self._table.column(PIECES_COLUMN))
-        for chunk_hashes, chunk_texts in zip(hashes, texts, strict=True):
-            flat = np.asarray(chunk_hashes.to_numpy(zero_copy_only=False), dtype=np.int64)
-            positions = np.flatnonzero(np.isin(flat, wanted))
-            new, first = np.unique(flat[positions], return_index=True)
-            keep = [j for j, h in enumerate(new.tolist()) if h not in found]
-            if keep:
-                picked = chunk_texts.take(pa.array(positions[first[keep]])).to_pylist()
-                found.update(zip(new[keep].tolist(), picked, strict=True))
+        wanted = np.unique(wanted)
+        for index in range(len(self._shards)):
+            table = self._shards.table(index)
+            column = table.column(PIECE_HASHES_COLUMN)
+            texts = table.column(PIECES_COLUMN)
+            for chunk_hashes, chunk_texts in zip(column.chunks, texts.chunks, strict=True):
+                flat = np.asarray(chunk_hashes.flatten().to_numpy(zero_copy_only=False), dtype=np.int64)
+                positions = np.flatnonzero(np.isin(flat, wanted))
+                new, first = np.unique(flat[positions], return_index=True)
+                keep = [j for j, h in enumerate(new.tolist()) if h not in found]
+                if keep:
+                    picked = chunk_texts.flatten().take(pa.array(positions[first[keep]])).to_pylist()
+                    found.update(zip(new[keep].tolist(), picked, strict=True))
+            if len(found) == len(wanted):
+                break
+        self._shards.release()
         return found
 
     def _lines(self, positions: Sequence[int]) -> list[str]:
-        """The JSON lines of the calls at these canonical positions, read chunk by chunk: taking rows across a
-        chunked column would first copy the whole column, and touch every page of the shards."""
-        rows = np.asarray([self.order[i] for i in positions], dtype=np.int64)
-        column = self._table.column(CALL_COLUMN)
-        chunk_of = np.searchsorted(self._chunk_starts, rows, side="right") - 1
+        """The JSON lines of the calls at these canonical positions, read shard by shard, placeholders numbered."""
+        rows = self.order[np.asarray(positions, dtype=np.int64)]
+        shard_of = np.searchsorted(self._shard_starts, rows, side="right") - 1
         lines: list[str] = [""] * len(rows)
-        for chunk in np.unique(chunk_of).tolist():
-            picked = np.flatnonzero(chunk_of == chunk)
-            local = pa.array(rows[picked] - self._chunk_starts[chunk])
-            for at, line in zip(picked.tolist(), column.chunk(chunk).take(local).to_pylist(), strict=True):
+        for shard in np.unique(shard_of).tolist():
+            picked = np.flatnonzero(shard_of == shard)
+            local = pa.array(rows[picked] - self._shard_starts[shard])
+            column = self._shards.table(shard).column(CALL_COLUMN)
+            for at, line in zip(picked.tolist(), column.take(local).to_pylist(), strict=True):
                 lines[at] = self.numbering.apply(line)
         return lines
 
@@ -133,15 +176,20 @@ class CallTable:
         return [from_jsonable(LLMCall, json.loads(line)) for line in self._lines(positions)]
 
     def prompt_texts(self, positions: Sequence[int], chars: int | None = None) -> list[str]:
-        """The prompt text of the calls at these positions (its first ``chars`` characters), a chunk at a time."""
+        """The prompt text of the calls at these positions (its first ``chars`` characters), a chunk at a time: what
+        ``LLMCall.prompt_text`` holds, read off the JSON without decoding the whole call."""
         out: list[str] = []
         for start in range(0, len(positions), PROMPT_CHUNK):
-            out += [call.prompt_text[:chars] for call in self.calls(positions[start : start + PROMPT_CHUNK])]
+            for line in self._lines(positions[start : start + PROMPT_CHUNK]):
+                messages = json.loads(line)["messages"]
+                out.append("\n".join(message["content"] for message in messages)[:chars])
+        self._shards.release()
         return out
 
     def iter_calls(self) -> Iterator[LLMCall]:
         for start in range(0, len(self), WRITE_CHUNK):
             yield from self.calls(range(start, min(start + WRITE_CHUNK, len(self))))
+        self._shards.release()
 
     def write_jsonl(self, handle: TextIO) -> None:
         """Every call as one JSON line, in canonical order, placeholders numbered."""
@@ -149,10 +197,28 @@ class CallTable:
             for line in self._lines(range(start, min(start + WRITE_CHUNK, len(self)))):
                 handle.write(line)
                 handle.write("\n")
+        self._shards.release()
 
     def by_id(self, call_ids: set[str]) -> dict[str, LLMCall]:
-        positions = [i for i, facts in enumerate(self.facts) if facts.call_id in call_ids]
-        return {call.call_id: call for call in self.calls(positions)}
+        positions = np.flatnonzero(np.isin(self.facts.call_id, np.array(sorted(call_ids), dtype=object)))
+        found = {call.call_id: call for call in self.calls(positions.tolist())}
+        self._shards.release()
+        return found
 
     def placeholders(self) -> dict[str, int]:
         return self.numbering.counts
+
+
+def _canonical_order(columns: CallColumns) -> NDArray[np.int64]:
+    """Rows sorted by call id, then file, then position (code point order, as Python sorts strings)."""
+    if not len(columns):
+        return np.zeros(0, dtype=np.int64)
+    keys = pa.table(
+        {
+            "call_id": pa.array(columns.call_id.tolist(), pa.string()),
+            "path": pa.array(columns.path.values(), pa.string()),
+            "position": pa.array(columns.position.tolist(), pa.string()),
+        }
+    )
+    order = pc.sort_indices(keys, sort_keys=[(name, "ascending") for name in ("call_id", "path", "position")])
+    return np.asarray(order.to_numpy(), dtype=np.int64)

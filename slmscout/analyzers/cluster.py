@@ -115,13 +115,32 @@ class FeatureBlock:
         )
 
     def similarity(self, a: Sequence[int], b: Sequence[int]) -> Matrix:
-        out = np.zeros((len(a), len(b)), dtype=np.float64)
-        if self.lexical is not None:
-            lexical = self.lexical[list(a)] @ self.lexical[list(b)].T
+        return self.similarity_to(a, self.rows(b))
+
+    def similarity_to(self, a: Sequence[int], other: FeatureBlock) -> Matrix:
+        """Similarity of this block's rows ``a`` to every row of ``other`` (features of the same kind)."""
+        out = np.zeros((len(a), other.size), dtype=np.float64)
+        if self.lexical is not None and other.lexical is not None:
+            lexical = self.lexical[list(a)] @ other.lexical.T
             out += (1.0 - self.semantic_weight) * np.asarray(lexical.toarray(), dtype=np.float64)
-        if self.semantic is not None:
-            out += self.semantic_weight * (self.semantic[list(a)] @ self.semantic[list(b)].T)
+        if self.semantic is not None and other.semantic is not None:
+            out += self.semantic_weight * (self.semantic[list(a)] @ other.semantic.T)
         return out
+
+    def means(self, rows: Sequence[int], labels: Sequence[int], groups: int) -> FeatureBlock:
+        """One row per group: the mean of the features of its ``rows`` (``labels[i]`` is the group of ``rows[i]``).
+        The similarity of a unit to a group's mean is its mean similarity to the group's members (the similarity
+        is linear in each side), which is average linkage's criterion."""
+        membership = csr_matrix(
+            (np.ones(len(rows)), (np.asarray(labels, dtype=np.int64), np.arange(len(rows)))), shape=(groups, len(rows))
+        )
+        membership = csr_matrix(diags(1.0 / np.maximum(np.asarray(membership.sum(axis=1)).ravel(), 1.0)) @ membership)
+        picked = self.rows(rows)
+        return FeatureBlock(
+            csr_matrix(membership @ picked.lexical) if picked.lexical is not None else None,
+            np.asarray(membership @ picked.semantic, dtype=np.float32) if picked.semantic is not None else None,
+            self.semantic_weight,
+        )
 
 
 def cut_tree(similarity: Matrix, threshold: float) -> list[int]:
@@ -151,16 +170,14 @@ def cut_units(block: FeatureBlock, counts: Sequence[int], threshold: float, cap:
     rest = sorted(order[cap:])
     rep_labels = cut_tree(block.similarity(representatives, representatives), threshold)
     clusters = max(rep_labels) + 1
-    membership = np.zeros((len(representatives), clusters), dtype=np.float64)
-    membership[np.arange(len(representatives)), rep_labels] = 1.0
-    membership /= membership.sum(axis=0, keepdims=True)
+    centres = block.means(representatives, rep_labels, clusters)
     labels = [-1] * n
     for unit, label in zip(representatives, rep_labels, strict=True):
         labels[unit] = label
     unmatched: list[int] = []
     for start in range(0, len(rest), ASSIGN_CHUNK):
         chunk = rest[start : start + ASSIGN_CHUNK]
-        mean = block.similarity(chunk, representatives) @ membership
+        mean = block.similarity_to(chunk, centres)
         best = mean.argmax(axis=1)
         for unit, cluster, score in zip(chunk, best, mean[np.arange(len(chunk)), best], strict=True):
             if 1.0 - score <= threshold:

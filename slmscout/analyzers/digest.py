@@ -1,31 +1,46 @@
-"""The map step over calls: redact each call and work out its facts, in worker processes, into Arrow shards.
+"""The map step over calls: read, redact and work out each call's facts, in worker processes, into Arrow shards.
 
-Calls arrive as a stream (from the readers); they are cut into batches that never span two files, and each
-batch becomes one shard: an Arrow table of the redacted calls and their facts (``facts_table``). With more than
-one worker the batches go to a pool of processes that write their shards to a work folder, so memory holds the
-batches in flight, not the corpus; with one worker the shards stay in memory. Redaction in the workers defers
-placeholder numbers (``Redactor(deferred_key=...)``), so the result does not depend on which process saw which
-call; the call table numbers them in canonical order.
+The input comes as read units (``traces.ingest.plan_reads``). A JSON Lines file read by a record reader is cut into
+batches of raw lines, and each batch is parsed, converted, redacted and digested where it is worked on, so with
+several workers every step after reading the bytes runs in parallel. Other units are read here, as a stream of
+calls cut into batches that never span two files. Each batch becomes one shard: an Arrow table of the redacted calls
+and their facts (``facts_table``). With more than one worker, batches go to a pool of processes that write their
+shards to files, so memory holds the batches in flight, not the corpus.
+
+Redaction in the workers defers placeholder numbers (``Redactor(deferred_key=...)``), so the result does not depend
+on which process saw which call; the call table numbers them in canonical order. What reading found (calls per
+file, records skipped with their reasons and first locations) is gathered per unit in the order of the file, as if
+read in one process, and added to the run's summary.
+
+With a ``DigestStore``, a unit already digested by an earlier run is taken from the store instead of being read
+again, and a unit digested now is kept there.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
 import pyarrow as pa
 
-from slmscout.analyzers.calltable import read_shard, write_shard
+from slmscout.analyzers.calltable import ShardSource, write_shard
+from slmscout.analyzers.digest_store import DigestStore
 from slmscout.analyzers.facts import facts_table
 from slmscout.analyzers.progress import NoProgress, Progress
+from slmscout.traces.budget import MemoryBudget
+from slmscout.traces.ingest import Accounting, FileRead, LineBatch, ReadSummary, ReadUnit, line_batches, read_line_batch
 from slmscout.traces.record import LLMCall
 from slmscout.traces.redaction import Redactor, deferred_placeholders, text_fields
+from slmscout.traces.source import file_digest
 
 BATCH_CALLS = 1000
+BATCH_BYTES = 4 << 20  # raw JSON Lines per batch (at most BATCH_CALLS lines)
 PARALLEL_ABOVE_BYTES = 32 << 20  # inputs smaller than this are digested in the calling process
 
 
@@ -60,10 +75,33 @@ def digest_batch(calls: Sequence[LLMCall], redaction_key: bytes | None) -> pa.Ta
     return facts_table(redacted, [deferred_placeholders(text_fields(call)) for call in redacted])
 
 
-def _digest_to_file(calls: Sequence[LLMCall], redaction_key: bytes | None, path: Path) -> int:
+@dataclass(frozen=True)
+class Digested:
+    """What one batch gave: its shard (a table, or the file it was written to), calls per file, skips in order."""
+
+    table: pa.Table | None
+    rows: int
+    calls: dict[str, int]
+    skips: list[tuple[str, str, str]]  # (reason, path, position)
+
+
+def _digest(work: LineBatch | list[LLMCall], redaction_key: bytes | None, shard: Path | None) -> Digested:
+    """One batch, in whichever process gets it. Raw lines are read into calls first, and the calls per file and
+    the skips met are returned (calls read elsewhere were counted where they were read)."""
+    skips: list[tuple[str, str, str]] = []
+    counts: dict[str, int] = {}
+    if isinstance(work, LineBatch):
+        calls, log = read_line_batch(work)
+        skips = log.skips
+        for call in calls:
+            counts[call.source.path] = counts.get(call.source.path, 0) + 1
+    else:
+        calls = work
     table = digest_batch(calls, redaction_key)
-    write_shard(table, path)
-    return int(table.num_rows)
+    if shard is None:
+        return Digested(table, table.num_rows, counts, skips)
+    write_shard(table, shard)
+    return Digested(None, table.num_rows, counts, skips)
 
 
 def batches(calls: Iterable[LLMCall], size: int = BATCH_CALLS) -> Iterator[list[LLMCall]]:
@@ -78,6 +116,121 @@ def batches(calls: Iterable[LLMCall], size: int = BATCH_CALLS) -> Iterator[list[
         yield batch
 
 
+class Digester:
+    """Digests read units into shards, in this process or in a pool of ``workers`` processes (shards then go to
+    files in ``work_dir``), taking units the ``store`` has already digested from it."""
+
+    def __init__(
+        self,
+        redaction_key: bytes | None,
+        *,
+        workers: int = 1,
+        work_dir: Path | None = None,
+        store: DigestStore | None = None,
+        budget: MemoryBudget | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        if (workers > 1 or store is not None) and work_dir is None:
+            raise ValueError("digesting in worker processes or into the store needs a work folder")
+        self.redaction_key = redaction_key
+        self.workers = workers
+        self.work_dir = work_dir
+        self.store = store
+        self.budget = budget or MemoryBudget(None)
+        self.progress = progress or NoProgress()
+        self._pool: Executor | None = None
+        self._staged = 0
+
+    def __enter__(self) -> Digester:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+    def _submit(self, work: LineBatch | list[LLMCall], shard: Path | None) -> Future[Digested] | Digested:
+        if self.workers <= 1:
+            return _digest(work, self.redaction_key, shard)
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
+        return self._pool.submit(_digest, work, self.redaction_key, shard)
+
+    def digest(self, units: Sequence[ReadUnit], summary: ReadSummary) -> list[ShardSource]:
+        """Every unit's shards (files, or tables in memory), in unit order; what reading found goes into
+        ``summary``."""
+        shards: list[ShardSource] = []
+        for unit in units:
+            shards += self._unit(unit, summary)
+        if self.store is not None:
+            self.store.prune()
+        return shards
+
+    def _unit(self, unit: ReadUnit, summary: ReadSummary) -> list[ShardSource]:
+        key = None
+        if self.store is not None:
+            digests = []
+            for path in unit.files:
+                size, sha = file_digest(path)
+                entry = next(e for e in summary.files if e.path == str(path))
+                entry.size, entry.sha256 = size, sha
+                digests.append((size, sha))
+            key = self.store.entry_key(unit, digests)
+            stored = self.store.find(key)
+            if stored is not None:
+                self.budget.charge(stored.calls)
+                self.progress.advance(stored.calls)
+                summary.merge(stored.summary)
+                return stored.paths()
+        local = ReadSummary(files=[FileRead(str(path), unit.reader.name) for path in unit.files])
+        staged = None
+        if self.work_dir is not None and (self.workers > 1 or self.store is not None):
+            self._staged += 1
+            staged = self.work_dir / f"unit-{self._staged:06d}"
+            staged.mkdir()
+        names, shards, calls = self._run(unit, Accounting(local), staged)
+        if self.store is not None and staged is not None and key is not None:
+            shards = list(self.store.keep(key, staged, names, local, calls).paths())
+        elif staged is not None and not names:
+            shutil.rmtree(staged, ignore_errors=True)
+        summary.merge(local)
+        return shards
+
+    def _run(self, unit: ReadUnit, ctx: Accounting, staged: Path | None) -> tuple[list[str], list[ShardSource], int]:
+        """Digest one unit; the shard file names (in ``staged``, when given), the shards, in file order, and the
+        number of calls."""
+        work: Iterator[LineBatch | list[LLMCall]]
+        work = line_batches(unit, ctx, BATCH_BYTES, BATCH_CALLS) if unit.in_lines else batches(unit.calls(ctx))
+        names: list[str] = []
+        shards: list[ShardSource] = []
+        pending: list[tuple[Future[Digested] | Digested, Path | None]] = []
+        calls = 0
+
+        def collect() -> None:
+            nonlocal calls
+            result, shard = pending.pop(0)
+            done = result if isinstance(result, Digested) else result.result()
+            for path, count in done.calls.items():
+                ctx.entry(path).calls += count
+            for reason, path, position in done.skips:
+                ctx.skip(reason, Path(path), position)
+            shards.append(done.table if done.table is not None else shard)
+            calls += done.rows
+            self.budget.charge(done.rows, done.table.nbytes if done.table is not None else 0)
+            self.progress.advance(done.rows)
+
+        for item in work:
+            shard = None
+            if staged is not None:
+                names.append(f"shard-{len(names):06d}.arrow")
+                shard = staged / names[-1]
+            pending.append((self._submit(item, shard), shard))
+            while pending and (len(pending) > 2 * self.workers or isinstance(pending[0][0], Digested)):
+                collect()
+        while pending:
+            collect()
+        return names, shards, calls
+
+
 def digest_calls(
     calls: Iterable[LLMCall],
     redaction_key: bytes | None,
@@ -85,27 +238,16 @@ def digest_calls(
     workers: int = 1,
     work_dir: Path | None = None,
     progress: Progress | None = None,
-) -> list[pa.Table]:
-    """Every call digested into shards, in the order read. ``workers`` > 1 needs ``work_dir`` for the shards."""
-    progress = progress or NoProgress()
-    if workers <= 1 or work_dir is None:
-        shards = []
-        for batch in batches(calls):
-            shards.append(digest_batch(batch, redaction_key))
-            progress.advance(len(batch))
+) -> list[ShardSource]:
+    """Calls already read (held in memory), digested into shards in the order given."""
+    with Digester(redaction_key, workers=workers, work_dir=work_dir, progress=progress) as digester:
+        results = []
+        for n, batch in enumerate(batches(calls)):
+            shard = work_dir / f"shard-{n:06d}.arrow" if workers > 1 and work_dir is not None else None
+            results.append((digester._submit(batch, shard), shard))
+        shards: list[ShardSource] = []
+        for result, shard in results:
+            done = result if isinstance(result, Digested) else result.result()
+            shards.append(done.table if done.table is not None else shard)
+            digester.progress.advance(done.rows)
         return shards
-    paths: list[Path] = []
-    pending: list[tuple[Future[int], int]] = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        for batch in batches(calls):
-            path = work_dir / f"shard-{len(paths):06d}.arrow"
-            paths.append(path)
-            pending.append((pool.submit(_digest_to_file, batch, redaction_key, path), len(batch)))
-            while len(pending) >= 2 * workers:  # bounded: at most two batches per worker in flight
-                future, size = pending.pop(0)
-                future.result()
-                progress.advance(size)
-        for future, size in pending:
-            future.result()
-            progress.advance(size)
-    return [read_shard(path) for path in paths]

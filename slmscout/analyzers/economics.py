@@ -15,12 +15,13 @@ that idle consumer hardware spends more energy per token than a busy datacenter)
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Mapping
 
 from slmscout.analyzers.analysis import Economics, Verdict
 from slmscout.analyzers.assumptions import Assumptions
 from slmscout.analyzers.catalog import SLM, LLMPrice, PriceTable
-from slmscout.analyzers.facts import CallFacts
+from slmscout.analyzers.columns import CallColumns, Index
 
 JOULES_PER_KWH = 3.6e6
 PER_MILLION = 1e-6
@@ -31,8 +32,8 @@ def attempts_and_fallback(success: float, max_attempts: int) -> tuple[float, flo
     return sum(failure**k for k in range(max_attempts)), failure**max_attempts
 
 
-def llm_price(call: CallFacts, prices: PriceTable, a: Assumptions) -> LLMPrice | None:
-    return prices.lookup(call.model) or prices.by_name(a.default_llm_model)
+def llm_price(model: str | None, prices: PriceTable, a: Assumptions) -> LLMPrice | None:
+    return prices.lookup(model) or prices.by_name(a.default_llm_model)
 
 
 def _token_cost(tokens_in: float, tokens_out: float, usd_in: float, usd_out: float) -> float:
@@ -50,27 +51,33 @@ def slm_energy_factor(a: Assumptions) -> float:
 
 
 def cluster_economics(
-    calls: Sequence[CallFacts],
+    columns: CallColumns,
+    idx: Index,
     verdict: Verdict,
     catalog: Mapping[str, SLM],
     prices: PriceTable,
     a: Assumptions,
 ) -> tuple[Economics, list[tuple[float, float]]]:
-    """The cluster's economics, and each call's (current $, $ after replacement) in the order given."""
+    """The economics of the cluster whose calls are the rows ``idx`` of ``columns``, and each call's (current $,
+    $ after replacement) in the order of ``idx``."""
     current = 0.0
     reported = priced = 0
     models: set[str] = set()
     llm_costs: list[float] = []
     current_joules = 0.0
-    for call in calls:
-        price = llm_price(call, prices, a)
+    by_model: dict[int, LLMPrice | None] = {}
+    codes = columns.model.codes[idx].tolist()
+    tokens_in = columns.input_tokens[idx].tolist()
+    tokens_out = columns.output_tokens[idx].tolist()
+    logged_costs = columns.cost_usd[idx].tolist()
+    for code, call_in, call_out, logged in zip(codes, tokens_in, tokens_out, logged_costs, strict=True):
+        if code not in by_model:
+            by_model[code] = llm_price(columns.model.names[code] if code >= 0 else None, prices, a)
+        price = by_model[code]
         priced_cost = (
-            _token_cost(call.input_tokens, call.output_tokens, price.input_usd_per_mtok, price.output_usd_per_mtok)
-            if price
-            else 0.0
+            _token_cost(call_in, call_out, price.input_usd_per_mtok, price.output_usd_per_mtok) if price else 0.0
         )
-        logged = call.cost_usd
-        if logged is not None:
+        if not math.isnan(logged):
             cost = logged
             reported += 1
         else:
@@ -80,7 +87,7 @@ def cluster_economics(
                 models.add(price.name)
         llm_costs.append(cost)
         current += cost
-        current_joules += _joules(call.input_tokens, call.output_tokens, a.llm_joules_per_token, a) * a.datacenter_pue
+        current_joules += _joules(call_in, call_out, a.llm_joules_per_token, a) * a.datacenter_pue
     source = "reported" if not priced else "priced" if not reported else "mixed"
     current_kwh = current_joules / JOULES_PER_KWH
     slm = catalog.get(verdict.candidates[0]) if verdict.kind != "keep-llm" and verdict.candidates else None
@@ -93,19 +100,19 @@ def cluster_economics(
     slm_usd = 0.0
     slm_joules = 0.0
     per_call: list[tuple[float, float]] = []
-    for call, llm_cost in zip(calls, llm_costs, strict=True):
-        tokens_in = call.input_tokens + a.orchestration_tokens_per_call
-        joules = _joules(tokens_in, call.output_tokens, a.slm_joules_per_token, a) * factor
+    for call_in, call_out, llm_cost in zip(tokens_in, tokens_out, llm_costs, strict=True):
+        slm_in = call_in + a.orchestration_tokens_per_call
+        joules = _joules(slm_in, call_out, a.slm_joules_per_token, a) * factor
         if a.slm_deployment == "hosted" and slm.priced:
             per_attempt = _token_cost(
-                tokens_in,
-                call.output_tokens,
+                slm_in,
+                call_out,
                 slm.hosted_input_usd_per_mtok or 0.0,
                 slm.hosted_output_usd_per_mtok or 0.0,
             )
         else:  # local hardware (or no hosted price known): paid in electricity
             per_attempt = joules / JOULES_PER_KWH * a.electricity_usd_per_kwh
-        llm_joules = _joules(call.input_tokens, call.output_tokens, a.llm_joules_per_token, a) * a.datacenter_pue
+        llm_joules = _joules(call_in, call_out, a.llm_joules_per_token, a) * a.datacenter_pue
         after = attempts * per_attempt + a.orchestration_usd_per_call + fallback * llm_cost / a.success_rate_llm
         per_call.append((llm_cost, after))
         slm_usd += after

@@ -7,9 +7,10 @@ from collections import Counter
 from collections.abc import Hashable, Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 from slmscout.analyzers.analysis import ClusterEvidence, Distribution
-from slmscout.analyzers.facts import CallFacts
+from slmscout.analyzers.columns import CallColumns, Index
 from slmscout.analyzers.response_shape import parse_json_output
 from slmscout.analyzers.signature import TaskSignature
 
@@ -18,16 +19,12 @@ __all__ = ["cluster_evidence", "distribution", "entropy_bits", "homogeneity", "p
 SECONDS_PER_DAY = 86_400.0
 
 
-def distribution(values: Sequence[float]) -> Distribution:
-    if not values:
-        return Distribution(0.0, 0.0, 0.0, 0.0)
+def distribution(values: Sequence[float] | NDArray[np.integer] | NDArray[np.floating]) -> Distribution:
     array = np.asarray(values, dtype=np.float64)
-    return Distribution(
-        p50=float(np.percentile(array, 50)),
-        p95=float(np.percentile(array, 95)),
-        max=float(array.max()),
-        total=float(array.sum()),
-    )
+    if not len(array):
+        return Distribution(0.0, 0.0, 0.0, 0.0)
+    p50, p95 = np.percentile(array, [50, 95])
+    return Distribution(p50=float(p50), p95=float(p95), max=float(array.max()), total=float(array.sum()))
 
 
 def entropy_bits(values: Sequence[Hashable]) -> float:
@@ -40,11 +37,11 @@ def _share(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
-def _days(calls: Sequence[CallFacts]) -> float | None:
-    times = [c.started_at for c in calls if c.started_at is not None]
+def _days(started_at: NDArray[np.float64]) -> float | None:
+    times = started_at[~np.isnan(started_at)]
     if len(times) < 2:
         return None
-    span = (max(times) - min(times)) / SECONDS_PER_DAY
+    span = float(times.max() - times.min()) / SECONDS_PER_DAY
     return span if span > 0 else None
 
 
@@ -63,52 +60,65 @@ def homogeneity(signatures: Sequence[TaskSignature], skeleton: Sequence[str]) ->
     return total / len(signatures)
 
 
-def _token_source(calls: Sequence[CallFacts]) -> str:
-    sources = {c.token_source for c in calls}
-    return sources.pop() if len(sources) == 1 else "mixed"
+def _token_source(columns: CallColumns, idx: Index) -> str:
+    codes = np.unique(columns.token_source.codes[idx])
+    return columns.token_source.names[int(codes[0])] if len(codes) == 1 and codes[0] >= 0 else "mixed"
+
+
+def _counts(keys: NDArray[np.void]) -> list[int]:
+    """How often each distinct key occurs, in order of first appearance."""
+    if not len(keys):
+        return []
+    _, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    return [int(c) for c in counts[np.argsort(first, kind="stable")]]
+
+
+def _entropy_bits(counts: list[int]) -> float:
+    total = sum(counts)
+    return max(0.0, -sum(c / total * math.log2(c / total) for c in counts)) if total else 0.0
 
 
 def cluster_evidence(
-    calls: Sequence[CallFacts],
+    columns: CallColumns,
+    idx: Index,
     total_calls: int,
     signatures: Sequence[TaskSignature],
     skeleton: Sequence[str] = (),
     logging_days: float = 0.0,
 ) -> ClusterEvidence:
-    n = len(calls)
-    texts = [c for c in calls if c.text_response]
-    parsed = [c.json_schema for c in texts if c.json_schema is not None]
-    schemas = Counter(parsed)
-    outputs = [c.output_key for c in texts]
-    fingerprints = Counter(c.fingerprint for c in calls)
-    costs = [c.cost_usd for c in calls]
-    days = logging_days or _days(calls)
-    turns = [c.turns for c in calls]
+    """The evidence of the cluster whose calls are the rows ``idx`` of ``columns``."""
+    n = len(idx)
+    texts = idx[columns.text_response[idx]]
+    schema_codes = columns.json_schema.codes[texts]
+    parsed = schema_codes[schema_codes >= 0]
+    output_counts = _counts(columns.output_key[texts])
+    repeats = _counts(columns.fingerprint[idx])
+    costs = columns.cost_usd[idx]
+    days = logging_days or _days(columns.started_at[idx])
+    turns = columns.turns[idx]
     return ClusterEvidence(
         calls=n,
         share=_share(n, total_calls),
-        input_tokens=distribution([c.input_tokens for c in calls]),
-        output_tokens=distribution([c.output_tokens for c in calls]),
-        token_source=_token_source(calls),
-        responses=sum(1 for c in calls if c.answered),
+        input_tokens=distribution(columns.input_tokens[idx]),
+        output_tokens=distribution(columns.output_tokens[idx]),
+        token_source=_token_source(columns, idx),
+        responses=int(columns.answered[idx].sum()),
         json_share=_share(len(parsed), len(texts)),
-        schema_share=_share(schemas.most_common(1)[0][1], len(parsed)) if parsed else 0.0,
-        code_share=_share(sum(1 for c in texts if c.code), len(texts)),
-        distinct_outputs=len(set(outputs)),
-        distinct_output_share=_share(len(set(outputs)), len(outputs)),
-        output_entropy_bits=entropy_bits(outputs),
-        tool_call_share=_share(sum(1 for c in calls if c.tool_call), n),
-        tools_offered_share=_share(sum(1 for c in calls if c.tools_offered), n),
-        multi_step_share=_share(sum(1 for c in texts if c.multi_step), len(texts)),
-        prompt_turns_p50=float(np.percentile(turns, 50)) if calls else 0.0,
-        prompt_turns_max=max(turns, default=0),
-        history_share=_share(sum(1 for c in calls if c.history), n),
-        error_share=_share(sum(1 for c in calls if c.error), n),
-        repeat_share=_share(sum(count - 1 for count in fingerprints.values()), n),
+        schema_share=_share(int(np.bincount(parsed).max()), len(parsed)) if len(parsed) else 0.0,
+        code_share=_share(int(columns.code[texts].sum()), len(texts)),
+        distinct_outputs=len(output_counts),
+        distinct_output_share=_share(len(output_counts), len(texts)),
+        output_entropy_bits=_entropy_bits(output_counts),
+        tool_call_share=_share(int(columns.tool_call[idx].sum()), n),
+        tools_offered_share=_share(int(columns.tools_offered[idx].sum()), n),
+        multi_step_share=_share(int(columns.multi_step[texts].sum()), len(texts)),
+        prompt_turns_p50=float(np.percentile(turns, 50)) if n else 0.0,
+        prompt_turns_max=int(turns.max()) if n else 0,
+        history_share=_share(int(columns.history[idx].sum()), n),
+        error_share=_share(int(columns.error[idx].sum()), n),
+        repeat_share=_share(sum(count - 1 for count in repeats), n),
         template_homogeneity=homogeneity(signatures, skeleton),
-        cost_usd_reported=(
-            float(sum(c for c in costs if c is not None)) if costs and all(c is not None for c in costs) else None
-        ),
+        cost_usd_reported=float(sum(costs.tolist())) if n and not np.isnan(costs).any() else None,
         days_logged=days,
         calls_per_day=n / days if days else None,
     )

@@ -8,15 +8,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from slmscout.analyzers.analysis import Analysis, CallAssignment, ClusterReport
 from slmscout.analyzers.assumptions import Assumptions, validate
 from slmscout.analyzers.calltable import CallTable
 from slmscout.analyzers.catalog import SLM, PriceTable, load_catalog, load_prices
 from slmscout.analyzers.cluster import ClusteringParams, cluster_calls, resolved_threshold
+from slmscout.analyzers.columns import Categorical
 from slmscout.analyzers.economics import cluster_economics
 from slmscout.analyzers.embed import Embedder
 from slmscout.analyzers.evidence import cluster_evidence
-from slmscout.analyzers.facts import CallFacts
 from slmscout.analyzers.naming import label_clusters
 from slmscout.analyzers.progress import NoProgress, Progress, ReportingEmbedder
 from slmscout.analyzers.projection import MAP_SEED, MAP_UNITS, map_coordinates
@@ -58,11 +60,11 @@ def canonical_order(calls: Iterable[LLMCall]) -> list[LLMCall]:
 
 
 def representatives(
-    indices: Sequence[int], signatures: Sequence[TaskSignature], facts: Sequence[CallFacts]
+    indices: Sequence[int], signatures: Sequence[TaskSignature], call_ids: Sequence[str]
 ) -> tuple[str, ...]:
     """Up to three calls that stand for the cluster: one per most common signature, then the rest by id."""
     counts = Counter(signatures[i].pieces for i in indices)
-    ranked = sorted(indices, key=lambda i: (-counts[signatures[i].pieces], facts[i].call_id))
+    ranked = sorted(indices, key=lambda i: (-counts[signatures[i].pieces], call_ids[i]))
     chosen: list[int] = []
     seen: set[tuple[str, ...]] = set()
     for i in ranked:
@@ -73,13 +75,14 @@ def representatives(
             break
     taken = set(chosen)
     chosen += [i for i in ranked[: 2 * EXAMPLES_PER_CLUSTER] if i not in taken]
-    return tuple(facts[i].call_id for i in chosen[:EXAMPLES_PER_CLUSTER])
+    return tuple(call_ids[i] for i in chosen[:EXAMPLES_PER_CLUSTER])
 
 
-def framework_of(facts: Sequence[CallFacts], declared: str | None) -> str | None:
+def framework_of(formats: Categorical, declared: str | None) -> str | None:
     if declared:
         return declared
-    found = {FRAMEWORK_OF_FORMAT.get(c.format) for c in facts}
+    used = np.unique(formats.codes)
+    found = {FRAMEWORK_OF_FORMAT.get(formats.names[code]) if code >= 0 else None for code in used.tolist()}
     return found.pop() if len(found) == 1 else None
 
 
@@ -137,28 +140,31 @@ def analyze_table(
     clustering = cluster_calls(signatures, index, embedder, params.clustering, table.prompt_texts)
     labels = clustering.labels
     progress.stage("Laying out the map")
-    coordinates = map_coordinates(clustering, [c.call_id for c in facts], params.map_seed)
-    members: list[list[int]] = [[] for _ in range(max(labels) + 1 if labels else 0)]
-    for i, label in enumerate(labels):
-        members[label].append(i)
+    call_ids: list[str] = facts.call_id.tolist()
+    coordinates = map_coordinates(clustering, call_ids, params.map_seed)
+    label_array = np.asarray(labels, dtype=np.int64)
+    by_label = np.argsort(label_array, kind="stable")
+    bounds = np.searchsorted(label_array[by_label], np.arange(max(labels) + 2 if labels else 1))
+    member_arrays = [by_label[bounds[c] : bounds[c + 1]] for c in range(len(bounds) - 1)]
+    members: list[list[int]] = [m.tolist() for m in member_arrays]
     cluster_labels = label_clusters(
         [[signatures[i] for i in idx] for idx in members], index, _fallback_texts(table, members, signatures)
     )
     costs: list[tuple[float, float]] = [(0.0, 0.0)] * len(facts)
     clusters = []
     progress.stage("Judging clusters", len(members))
-    for cluster_id, (idx, naming) in enumerate(zip(members, cluster_labels, strict=True)):
+    for cluster_id, (idx, rows, naming) in enumerate(zip(members, member_arrays, cluster_labels, strict=True)):
         progress.advance()
-        cluster_facts = [facts[i] for i in idx]
         evidence = cluster_evidence(
-            cluster_facts,
+            facts,
+            rows,
             len(facts),
             [signatures[i] for i in idx],
             naming.skeleton,
             params.assumptions.logging_days,
         )
         verdict = judge(evidence, catalog, params.verdict, params.assumptions.finetune_examples)
-        economics, per_call = cluster_economics(cluster_facts, verdict, by_name, prices, params.assumptions)
+        economics, per_call = cluster_economics(facts, rows, verdict, by_name, prices, params.assumptions)
         for i, cost in zip(idx, per_call, strict=True):
             costs[i] = cost
         clusters.append(
@@ -172,24 +178,37 @@ def analyze_table(
                 evidence=evidence,
                 verdict=verdict,
                 economics=economics,
-                example_call_ids=representatives(idx, signatures, facts),
+                example_call_ids=representatives(idx, signatures, call_ids),
             )
         )
+    paths = facts.path.values()
     assignments = tuple(
         CallAssignment(
-            call_id=call.call_id,
-            source=call.source,
-            group=call.group,
+            call_id=call_id,
+            source=f"{path}:{position}",
+            group=group or "",
             cluster_id=label,
-            input_tokens=call.input_tokens,
-            output_tokens=call.output_tokens,
-            token_source=call.token_source,
+            input_tokens=tokens_in,
+            output_tokens=tokens_out,
+            token_source=source or "counted",
             current_usd=cost[0],
             after_usd=cost[1],
             x=point[0],
             y=point[1],
         )
-        for call, label, cost, point in zip(facts, labels, costs, coordinates, strict=True)
+        for call_id, path, position, group, label, tokens_in, tokens_out, source, cost, point in zip(
+            call_ids,
+            paths,
+            facts.position.tolist(),
+            facts.group.values(),
+            labels,
+            facts.input_tokens.tolist(),
+            facts.output_tokens.tolist(),
+            facts.token_source.values(),
+            costs,
+            coordinates,
+            strict=True,
+        )
     )
     return Analysis(
         clusters=tuple(clusters),
@@ -197,5 +216,5 @@ def analyze_table(
         model=model_name,
         parameters=params.as_dict(),
         assumptions=dataclasses.asdict(params.assumptions),
-        framework=framework_of(facts, params.framework),
+        framework=framework_of(facts.format, params.framework),
     )

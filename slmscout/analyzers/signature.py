@@ -192,6 +192,33 @@ class CallPieces:
         return cls(flat, offsets, fingerprints)
 
 
+_ROW_KEYS = (
+    (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB),
+    (0xD6E8FEB86659FD93, 0xA0761D6478BD642F, 0xE7037ED1A0B428DB),
+)
+
+
+def _row_identities(values: NDArray[np.int64], offsets: NDArray[np.int64]) -> NDArray[np.uint64]:
+    """A 128-bit identity (two 64-bit words) per row of a flat layout, from its values in order: rows with equal
+    sequences get equal identities; different ones collide with negligible probability (2^-128 per pair)."""
+    rows = len(offsets) - 1
+    out = np.zeros((rows, 2), dtype=np.uint64)
+    lengths = np.diff(offsets)
+    filled = np.flatnonzero(lengths)
+    if not len(values):
+        return out
+    position = (np.arange(len(values), dtype=np.int64) - np.repeat(offsets[:-1], lengths)).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        for word, (k1, k2, k3) in enumerate(_ROW_KEYS):
+            mixed = (values.view(np.uint64) ^ (position * np.uint64(k1))) * np.uint64(k2)
+            mixed ^= mixed >> np.uint64(29)
+            mixed *= np.uint64(k3)
+            mixed ^= mixed >> np.uint64(32)
+            sums = np.add.reduceat(mixed, offsets[:-1][filled])
+            out[filled, word] = sums + lengths[filled].astype(np.uint64) * np.uint64(k1)
+    return out
+
+
 def mine_signatures(
     calls: CallPieces, piece_texts: Callable[[NDArray[np.int64]], dict[int, str]], min_prompts: int = MIN_PROMPTS
 ) -> tuple[list[TaskSignature], TemplateIndex]:
@@ -202,13 +229,12 @@ def mine_signatures(
     the hashes, not with the text of the prompts. Calls with the same template pieces share one signature object.
     """
     n = len(calls.fingerprints)
-    first: dict[bytes, int] = {}
-    for i, fingerprint in enumerate(calls.fingerprints):
-        first.setdefault(fingerprint, i)
+    fingerprints = np.frombuffer(b"".join(calls.fingerprints), dtype="V16") if n else np.zeros(0, dtype="V16")
+    _, first = np.unique(fingerprints, return_index=True)
     lengths = np.diff(calls.offsets)
     row_of = np.repeat(np.arange(n, dtype=np.int64), lengths)
     is_first = np.zeros(n, dtype=bool)
-    is_first[np.fromiter(first.values(), dtype=np.int64, count=len(first))] = True
+    is_first[first] = True
     pieces, counts = np.unique(calls.hashes[is_first[row_of]], return_counts=True)
     template = pieces[counts >= min_prompts]
     texts = piece_texts(template)
@@ -216,15 +242,13 @@ def mine_signatures(
     kept_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(row_of[in_template], minlength=n), out=kept_offsets[1:])
     kept = calls.hashes[in_template]
-    shared: dict[bytes, TaskSignature] = {}
-    signatures: list[TaskSignature] = []
-    for i in range(n):
-        key = kept[kept_offsets[i] : kept_offsets[i + 1]]
-        raw = key.tobytes()
-        signature = shared.get(raw)
-        if signature is None:
-            signature = shared[raw] = TaskSignature(tuple(texts[int(h)] for h in key))
-        signatures.append(signature)
+    identities = _row_identities(kept, kept_offsets)
+    _, first_of_unit, unit_of = np.unique(identities, axis=0, return_index=True, return_inverse=True)
+    text_of = np.empty(len(template), dtype=object)  # template is sorted: a piece's text sits at its rank
+    text_of[:] = [texts[int(h)] for h in template]
+    ranks = np.searchsorted(template, kept)
+    shared = [TaskSignature(tuple(text_of[ranks[kept_offsets[i] : kept_offsets[i + 1]]])) for i in first_of_unit]
+    signatures = [shared[u] for u in unit_of.ravel().tolist()]
     prompt_counts: Counter[str] = Counter(
         {texts[int(h)]: int(c) for h, c in zip(pieces, counts, strict=True) if c >= min_prompts}
     )

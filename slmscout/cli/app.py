@@ -159,13 +159,16 @@ def analyze(
         Path | None,
         typer.Option(
             "--cache-dir",
-            help="Cache folder: embeddings, and the temporary call shards of a run "
-            "(default: $XDG_CACHE_HOME/slmscout or ~/.cache/slmscout).",
+            help="Cache folder: embeddings, digested (redacted) calls reused by later runs, and the temporary call "
+            "shards of a run (default: $XDG_CACHE_HOME/slmscout or ~/.cache/slmscout).",
             envvar="SLMSCOUT_CACHE_DIR",
             file_okay=False,
         ),
     ] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the embedding cache.")] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option("--no-cache", help="Neither read nor write the cache (embeddings and digested calls)."),
+    ] = False,
     memory_budget: Annotated[
         float | None,
         typer.Option(
@@ -189,6 +192,7 @@ def analyze(
 ) -> None:
     """Read traces, cluster the calls into task types and judge each for replacement by a small model."""
     from slmscout.analyzers.assumptions import Assumptions, resolve
+    from slmscout.analyzers.digest_store import DigestStore
     from slmscout.analyzers.embed import Embedder, load_embedder
     from slmscout.analyzers.embedding_cache import CachedEmbedder, default_cache_dir
     from slmscout.analyzers.pipeline import AnalysisParams
@@ -237,6 +241,7 @@ def analyze(
             progress=progress,
             work_dir=work,
             workers=workers,
+            store=None if no_cache else DigestStore(cache_root),
         )
         analysis, manifest = result.analysis, result.manifest
         progress.stage("Saving the run")

@@ -30,6 +30,7 @@ from slmscout.reports.atomic import atomic_file
 from slmscout.traces.codec import DecodeError, from_jsonable, to_jsonable
 from slmscout.traces.ingest import ReadSummary
 from slmscout.traces.record import LLMCall
+from slmscout.traces.source import file_digest
 
 RUN_SCHEMA_VERSION = 1
 DEFAULT_ROOT = Path("reports")
@@ -222,25 +223,17 @@ def example_ids(analysis: Analysis) -> set[str]:
 # ------------------------------------------------------------------------------------------------ writing a run
 
 
-def file_digest(path: Path) -> tuple[int, str]:
-    """Size and sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
-
-
 def overview_of(summary: ReadSummary) -> ReadOverview:
-    """The read summary as saved: every file with its size and digest."""
+    """The read summary as saved: every file with its size and digest (worked out now unless known already)."""
     files = []
     for entry in summary.files:
-        try:
-            size, sha = file_digest(Path(entry.path))
-        except OSError:
-            size, sha = -1, ""
+        if entry.size is not None and entry.sha256 is not None:
+            size, sha = entry.size, entry.sha256
+        else:
+            try:
+                size, sha = file_digest(Path(entry.path))
+            except OSError:
+                size, sha = -1, ""
         files.append(
             InputFile(entry.path, entry.format, entry.calls, entry.skipped, size, sha, entry.note, entry.consumed)
         )

@@ -13,14 +13,15 @@ from pathlib import Path
 
 from slmscout.analyzers.analysis import Analysis
 from slmscout.analyzers.calltable import CallTable
-from slmscout.analyzers.digest import PARALLEL_ABOVE_BYTES, available_cores, digest_calls, new_redaction_key
+from slmscout.analyzers.digest import PARALLEL_ABOVE_BYTES, Digester, available_cores, new_redaction_key
+from slmscout.analyzers.digest_store import DigestStore
 from slmscout.analyzers.embed import Embedder
 from slmscout.analyzers.pipeline import AnalysisParams, analyze_table
 from slmscout.analyzers.progress import NoProgress, Progress
 from slmscout.reports.run import Manifest, RedactionInfo, overview_of
 from slmscout.reports.save import build_manifest
-from slmscout.traces.budget import DIGESTED_CALL_BYTES, call_cost, within_budget
-from slmscout.traces.ingest import ReadSummary, check_strict, read_traces, trace_files
+from slmscout.traces.budget import MemoryBudget
+from slmscout.traces.ingest import ReadSummary, check_strict, plan_reads, require_calls, trace_files
 
 
 @dataclass(frozen=True)
@@ -61,21 +62,28 @@ def analyse_traces(
     progress: Progress | None = None,
     work_dir: Path | None = None,
     workers: int | None = None,
+    store: DigestStore | None = None,
 ) -> AnalysedTraces:
     """Read, redact and analyse. With ``work_dir``, large inputs are digested by ``workers`` processes (default:
     the cores this process may use) into shards there; the returned call table reads them, so the folder must
-    outlive the result."""
+    outlive the result. With a ``store`` (and redaction on), inputs digested by an earlier run are taken from it,
+    and what is digested now is kept in it."""
     progress = progress or NoProgress()
     summary = ReadSummary()
+    units = plan_reads(inputs, summary, format_name)
     workers = workers if workers is not None else available_cores()
     if work_dir is None or input_bytes(inputs) < PARALLEL_ABOVE_BYTES:
         workers = 1
-    # held in memory: whole calls when digested here, only their facts when digested to shards
-    cost = call_cost if workers <= 1 else (lambda _call: DIGESTED_CALL_BYTES)
-    read = within_budget(read_traces(inputs, summary, format_name), memory_budget, cost)
+    if not redact or work_dir is None:
+        store = None  # only redacted digests are kept, and they are staged in the work folder
+    key = (store.redaction_key if store is not None else new_redaction_key()) if redact else None
     progress.stage("Reading and redacting traces" if redact else "Reading traces")
-    key = new_redaction_key() if redact else None
-    shards = digest_calls(read, key, workers=workers, work_dir=work_dir, progress=progress)
+    digester = Digester(
+        key, workers=workers, work_dir=work_dir, store=store, budget=MemoryBudget(memory_budget), progress=progress
+    )
+    with digester:
+        shards = digester.digest(units, summary)
+    require_calls(inputs, summary)
     if strict:
         check_strict(summary)
     table = CallTable(shards)

@@ -1,25 +1,19 @@
-"""A memory budget for the calls an analysis holds: a corpus too large for this machine stops the run early with a
-clear message, instead of the operating system killing it (or the machine swapping) halfway through.
+"""A memory budget for what an analysis holds: a corpus too large for this machine stops the run early with a clear
+message, instead of the operating system killing it (or the machine swapping) halfway through.
 
-A small input is analysed with every call it read in memory, and more derived from them (facts, pieces, the
-call table). Each call is then charged its text (Python keeps ASCII text at one byte a character, other text at two or
-four) times an overhead factor, plus a fixed cost per call and message: on the three real corpora that charges
-1.8-2.4 times what the read calls occupy (tracemalloc), room for what the analysis derives from them. A large input
-is digested into shards on disk as it is read, and memory holds only each call's facts: ``DIGESTED_CALL_BYTES``.
+Calls are digested batch by batch as they are read (``analyzers.digest``), so memory never holds the calls
+themselves: it holds each call's facts (``DIGESTED_CALL_BYTES``, an upper estimate of the columns, piece hashes and
+assignment the analysis keeps per call), and, for an input small enough to be digested in memory instead of into
+shards on disk, the digested batches themselves (their Arrow buffers).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
 
 from slmscout.errors import InputError
-from slmscout.traces.record import LLMCall
 
-TEXT_OVERHEAD = 2.0
-BYTES_PER_CALL = 3000
-BYTES_PER_MESSAGE = 400
-DIGESTED_CALL_BYTES = 2500  # estimate (not measured per call): its facts, piece hashes and assignment, text in a shard
+DIGESTED_CALL_BYTES = 2500  # estimate (not measured per call): its facts, piece hashes and assignment
 DEFAULT_SHARE = 0.5  # of physical memory: the rest is for embeddings, clustering, the model and the OS
 
 
@@ -35,30 +29,21 @@ def default_budget() -> int | None:
     return int(total * DEFAULT_SHARE) if total else None
 
 
-def _text_cost(text: str | None) -> int:
-    if not text:
-        return 0
-    return len(text) if text.isascii() else len(text) * 2
+class MemoryBudget:
+    """Counts what the run holds; raises ``InputError`` once it would pass ``limit`` bytes (None: no limit)."""
 
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.held = 0
+        self.calls = 0
 
-def call_cost(call: LLMCall) -> int:
-    text = sum(_text_cost(m.content) + sum(_text_cost(t.arguments) for t in m.tool_calls) for m in call.messages)
-    text += _text_cost(call.response) + sum(_text_cost(t.arguments) for t in call.response_tool_calls)
-    text += sum(_text_cost(t.description) + _text_cost(t.parameters) for t in call.tools)
-    return int(text * TEXT_OVERHEAD) + BYTES_PER_CALL + BYTES_PER_MESSAGE * len(call.messages)
-
-
-def within_budget(
-    calls: Iterable[LLMCall], budget: int | None, cost: Callable[[LLMCall], int] = call_cost
-) -> Iterator[LLMCall]:
-    """Pass the calls through; stop with InputError once holding them would pass ``budget`` bytes."""
-    held = 0
-    for count, call in enumerate(calls, 1):
-        held += cost(call)
-        if budget is not None and held > budget:
+    def charge(self, calls: int, in_memory_bytes: int = 0) -> None:
+        """``calls`` more digested calls, and ``in_memory_bytes`` of their digest held in memory (not on disk)."""
+        self.calls += calls
+        self.held += calls * DIGESTED_CALL_BYTES + in_memory_bytes
+        if self.limit is not None and self.held > self.limit:
             raise InputError(
-                f"the traces hold more calls than fit in the memory budget of {budget / 2**30:.3g} GB "
-                f"(stopped after {count:,} calls, about {held / 2**30:.1f} GB): analyse the folders one at a time, "
-                "or raise the budget with --memory-budget GB"
+                f"the traces hold more calls than fit in the memory budget of {self.limit / 2**30:.3g} GB "
+                f"(stopped after {self.calls:,} calls, about {self.held / 2**30:.1f} GB): analyse the folders one at "
+                "a time, or raise the budget with --memory-budget GB"
             )
-        yield call

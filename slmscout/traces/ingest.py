@@ -7,12 +7,13 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from slmscout.errors import InputError, StrictError
-from slmscout.traces.reader import DATA_ERRORS, FileReader, TraceReader
+from slmscout.traces.reader import DATA_ERRORS, FileReader, RecordReader, TraceReader
 from slmscout.traces.record import LLMCall
 from slmscout.traces.registry import all_readers, reader_by_name
-from slmscout.traces.source import FileSample, sample_file
+from slmscout.traces.source import FileSample, is_json_lines, iter_lines, json_line_record, open_binary, sample_file
 
 LOCATIONS_KEPT = 5
 
@@ -36,6 +37,8 @@ class FileRead:
     skipped: int = 0
     note: str | None = None  # why nothing was read, for files no reader recognised or that could not be opened
     consumed: bool = False  # read as part of another file's calls (a sibling file that one refers to)
+    size: int | None = None  # bytes and sha256 of the file, once worked out (``file_digest``)
+    sha256: str | None = None
 
 
 @dataclass
@@ -50,6 +53,57 @@ class ReadSummary:
         group.count += 1
         if len(group.locations) < LOCATIONS_KEPT:
             group.locations.append(location)
+
+    def merge(self, other: ReadSummary) -> None:
+        """Add what ``other`` read (a part of the input read on its own) to this summary, as if read here."""
+        entries = {entry.path: entry for entry in self.files}
+        for read in other.files:
+            entry = entries.get(read.path)
+            if entry is None:
+                entry = entries[read.path] = FileRead(path=read.path, format=None)
+                self.files.append(entry)
+            entry.calls += read.calls
+            entry.skipped += read.skipped
+            if read.consumed and not entry.consumed:
+                entry.consumed = True
+                if entry.format is None:
+                    entry.note = "read together with the file that refers to it"
+            if entry.note is None and entry.format is None and read.note is not None:
+                entry.note = read.note
+        for group in other.skips.values():
+            mine = self.skips.setdefault(group.reason, SkipGroup(group.reason))
+            mine.count += group.count
+            mine.locations += group.locations[: LOCATIONS_KEPT - len(mine.locations)]
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "files": [
+                {"path": f.path, "calls": f.calls, "skipped": f.skipped, "consumed": f.consumed, "note": f.note}
+                for f in self.files
+            ],
+            "skips": [{"reason": g.reason, "count": g.count, "locations": g.locations} for g in self.skips.values()],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ReadSummary:
+        """What ``as_json`` wrote (files hold only what ``merge`` reads: counts, consumed, note)."""
+        summary = cls()
+        for f in data["files"]:
+            summary.files.append(
+                FileRead(
+                    path=str(f["path"]),
+                    format=None,
+                    calls=int(f["calls"]),
+                    skipped=int(f["skipped"]),
+                    note=f["note"] if isinstance(f["note"], str) else None,
+                    consumed=bool(f["consumed"]),
+                )
+            )
+        for g in data["skips"]:
+            summary.skips[str(g["reason"])] = SkipGroup(
+                str(g["reason"]), int(g["count"]), [str(x) for x in g["locations"]]
+            )
+        return summary
 
     @property
     def calls_read(self) -> int:
@@ -103,7 +157,7 @@ def _problem(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
-class _Accounting:
+class Accounting:
     """The ``ReadContext`` ingest gives readers: skips and consumed files go into the summary."""
 
     def __init__(self, summary: ReadSummary) -> None:
@@ -132,6 +186,21 @@ class _Accounting:
             yield call
 
 
+class SkipLog:
+    """A ``ReadContext`` that only notes skips, in order: for reading done away from the summary (another process),
+    whose notes are applied to the summary afterwards (``Accounting.skip``)."""
+
+    def __init__(self) -> None:
+        self.skips: list[tuple[str, str, str]] = []  # (reason, path, position)
+        self.consumed_files: list[str] = []
+
+    def skip(self, reason: str, path: Path, position: str) -> None:
+        self.skips.append((reason, str(path), position))
+
+    def consumed(self, path: Path) -> None:
+        self.consumed_files.append(str(path))
+
+
 def _claimant(sample: FileSample, readers: Sequence[TraceReader]) -> TraceReader | None:
     for reader in readers:
         try:
@@ -142,7 +211,7 @@ def _claimant(sample: FileSample, readers: Sequence[TraceReader]) -> TraceReader
     return None
 
 
-def _guarded(calls: Iterator[LLMCall], path: Path, ctx: _Accounting, reader: TraceReader) -> Iterator[LLMCall]:
+def _guarded(calls: Iterator[LLMCall], path: Path, ctx: Accounting, reader: TraceReader) -> Iterator[LLMCall]:
     """A reader's calls for one file; an I/O failure or a reader bug ends that file with a skip, not the run."""
     try:
         yield from calls
@@ -152,14 +221,43 @@ def _guarded(calls: Iterator[LLMCall], path: Path, ctx: _Accounting, reader: Tra
         ctx.skip(f"{reader.name} reader stopped on this file ({type(exc).__name__})", path, "end")
 
 
-def read_traces(paths: Sequence[Path], summary: ReadSummary, format_name: str | None = None) -> Iterator[LLMCall]:
-    """Stream the calls of every trace file under ``paths``, recording what was read and skipped in ``summary``.
+@dataclass(frozen=True)
+class ReadUnit:
+    """What one reader reads in one go: a file, for a ``FileReader``; every file it claimed, for other readers."""
 
-    Raises ``InputError`` for a missing path, an empty directory, or when nothing at all could be read.
+    reader: TraceReader
+    files: tuple[Path, ...]
+    head: bytes  # the first bytes of the first file
+
+    @property
+    def in_lines(self) -> bool:
+        """One JSON Lines file read by a plain ``RecordReader``: its lines can be parsed and converted anywhere,
+        batch by batch (``line_batches``, ``read_line_batch``), with the same result as reading it whole."""
+        return (
+            isinstance(self.reader, RecordReader)
+            and type(self.reader).read_file is RecordReader.read_file
+            and len(self.files) == 1
+            and is_json_lines(self.head)
+        )
+
+    def calls(self, ctx: Accounting) -> Iterator[LLMCall]:
+        """The unit's calls, read here, counted in the summary."""
+        if isinstance(self.reader, FileReader):
+            for file in self.files:
+                yield from ctx.counted(_guarded(self.reader.read_file(file, ctx), file, ctx, self.reader))
+        else:
+            yield from ctx.counted(_guarded(self.reader.read(self.files, ctx), self.files[0], ctx, self.reader))
+
+
+def plan_reads(paths: Sequence[Path], summary: ReadSummary, format_name: str | None = None) -> list[ReadUnit]:
+    """Detect the format of every trace file under ``paths``; the units to read, in a stable order. Every file is
+    entered in ``summary`` (those no reader claims with a note saying why).
+
+    Raises ``InputError`` for a missing path or an empty directory.
     """
     forced = reader_by_name(format_name) if format_name is not None else None
     readers = [forced] if forced else list(all_readers())
-    claimed: dict[str, list[Path]] = {}
+    claimed: dict[str, list[tuple[Path, bytes]]] = {}
     for given in paths:
         for file in trace_files(given):
             entry = FileRead(path=str(file), format=None)
@@ -176,19 +274,78 @@ def read_traces(paths: Sequence[Path], summary: ReadSummary, format_name: str | 
                 entry.note = "no reader recognises its content"
                 continue
             entry.format = reader.name
-            claimed.setdefault(reader.name, []).append(file)
-    ctx = _Accounting(summary)
+            claimed.setdefault(reader.name, []).append((file, sample.head))
+    units: list[ReadUnit] = []
     for reader in readers:
         files = claimed.get(reader.name, [])
         if isinstance(reader, FileReader):
-            for file in files:
-                yield from ctx.counted(_guarded(reader.read_file(file, ctx), file, ctx, reader))
+            units += [ReadUnit(reader, (file,), head) for file, head in files]
         elif files:
-            yield from ctx.counted(_guarded(reader.read(files, ctx), files[0], ctx, reader))
+            units.append(ReadUnit(reader, tuple(f for f, _ in files), files[0][1]))
+    return units
+
+
+def require_calls(paths: Sequence[Path], summary: ReadSummary) -> None:
+    """Raise ``InputError`` when nothing at all could be read."""
     if summary.calls_read == 0:
         where = ", ".join(str(p) for p in paths)
         reasons = sorted({f.note for f in summary.files if f.note} | set(summary.skips))
         raise InputError(f"no LLM calls could be read from {where} ({'; '.join(reasons[:3])})")
+
+
+def read_traces(paths: Sequence[Path], summary: ReadSummary, format_name: str | None = None) -> Iterator[LLMCall]:
+    """Stream the calls of every trace file under ``paths``, recording what was read and skipped in ``summary``.
+
+    Raises ``InputError`` for a missing path, an empty directory, or when nothing at all could be read.
+    """
+    units = plan_reads(paths, summary, format_name)
+    ctx = Accounting(summary)
+    for unit in units:
+        yield from unit.calls(ctx)
+    require_calls(paths, summary)
+
+
+@dataclass(frozen=True)
+class LineBatch:
+    """Consecutive lines of a JSON Lines file, not parsed yet: what ``read_line_batch`` turns into calls."""
+
+    reader: str  # the name of the reader that claimed the file
+    path: str
+    lines: tuple[tuple[int, bytes | None], ...]  # (line number, line; None for a line over the length limit)
+
+    @property
+    def size(self) -> int:
+        return sum(len(line) for _, line in self.lines if line is not None)
+
+
+def line_batches(unit: ReadUnit, ctx: Accounting, batch_bytes: int, batch_lines: int) -> Iterator[LineBatch]:
+    """The lines of a unit that reads ``in_lines``, in batches of about ``batch_bytes`` (at most ``batch_lines``
+    lines). An I/O failure ends the file with a skip, as when the reader reads it."""
+    path = unit.files[0]
+    lines: list[tuple[int, bytes | None]] = []
+    size = 0
+    try:
+        with open_binary(path) as stream:
+            for number, line in iter_lines(stream):
+                lines.append((number, line))
+                size += len(line) if line is not None else 0
+                if size >= batch_bytes or len(lines) >= batch_lines:
+                    yield LineBatch(unit.reader.name, str(path), tuple(lines))
+                    lines, size = [], 0
+    except IO_ERRORS as exc:
+        ctx.skip(f"file cannot be read to its end ({_problem(exc)})", path, "end")
+    if lines:
+        yield LineBatch(unit.reader.name, str(path), tuple(lines))
+
+
+def read_line_batch(batch: LineBatch) -> tuple[list[LLMCall], SkipLog]:
+    """The calls of a batch of lines, as the reader reading the whole file yields them, and the skips met."""
+    reader = reader_by_name(batch.reader)
+    assert isinstance(reader, RecordReader)
+    log = SkipLog()
+    items = (json_line_record(number, line) for number, line in batch.lines)
+    records = (item for item in items if item is not None)
+    return list(reader.read_records(records, Path(batch.path), log)), log
 
 
 def check_strict(summary: ReadSummary) -> None:

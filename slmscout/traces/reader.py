@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from slmscout.traces.content import MalformedRecord, first_str, first_text, optional_float
 from slmscout.traces.record import Caller, JsonScalar, LLMCall, SourceRef
-from slmscout.traces.source import FileSample, RawRecord, connect_read_only, iter_records
+from slmscout.traces.source import FileSample, RawRecord, Skip, connect_read_only, iter_records
 from slmscout.traces.timestamps import iso_utc, latency_ms
 
 # The errors a reader may meet in data it does not control; anything raised from these becomes a skip.
@@ -100,7 +100,11 @@ class RecordReader(FileReader):
         return any(isinstance(record, Mapping) and self.matches(record) for record in sample.records)
 
     def read_file(self, path: Path, ctx: ReadContext) -> Iterator[LLMCall]:
-        for item in iter_records(path):
+        return self.read_records(iter_records(path), path, ctx)
+
+    def read_records(self, items: Iterable[RawRecord | Skip], path: Path, ctx: ReadContext) -> Iterator[LLMCall]:
+        """The calls of records read from ``path`` (all of them, or a batch of its lines), skips reported."""
+        for item in items:
             if not isinstance(item, RawRecord):
                 ctx.skip(item.reason, path, item.position)
                 continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 import sqlite3
@@ -86,6 +87,17 @@ def open_binary(path: Path) -> IO[bytes]:
     return path.open("rb")
 
 
+def file_digest(path: Path) -> tuple[int, str]:
+    """Size and sha256 of a file as it lies on disk (compressed files are not expanded), read in chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
 def read_head(path: Path, size: int = HEAD_BYTES) -> bytes:
     with open_binary(path) as stream:
         return stream.read(size)
@@ -151,16 +163,28 @@ def iter_json_records(
             return
     with open_binary(path) as stream:
         for number, line in iter_lines(stream, max_line_bytes):
-            position = str(number)
-            if line is None:
-                yield Skip(position, f"line longer than {max_line_bytes} bytes")
-                continue
-            if not line.strip():
-                continue
-            try:
-                yield RawRecord(position, _parse(line))
-            except (ValueError, RecursionError):
-                yield Skip(position, "invalid JSON")
+            record = json_line_record(number, line, max_line_bytes)
+            if record is not None:
+                yield record
+
+
+def json_line_record(number: int, line: bytes | None, max_line_bytes: int = MAX_LINE_BYTES) -> RawRecord | Skip | None:
+    """One line of a JSON Lines file (``None`` when it was over ``max_line_bytes``) as a record, a skip, or None
+    for a blank line."""
+    position = str(number)
+    if line is None:
+        return Skip(position, f"line longer than {max_line_bytes} bytes")
+    if not line.strip():
+        return None
+    try:
+        return RawRecord(position, _parse(line))
+    except (ValueError, RecursionError):
+        return Skip(position, "invalid JSON")
+
+
+def is_json_lines(head: bytes) -> bool:
+    """Whether a file with this head is read as JSON Lines (one record a line) by ``iter_records``."""
+    return head.lstrip()[:1] == b"{" and not _looks_like_one_document(head)
 
 
 _NOT_ONE_DOCUMENT = object()

@@ -1,0 +1,156 @@
+"""Digested calls kept across runs, so that a second run over the same (or grown) traces reads, redacts and
+digests only what is new.
+
+The unit kept is what one reader reads in one go (a file, or the files a multi-file reader joins): its shards (the
+redacted calls and their facts, ``digest``) and what reading it found (calls per file, records skipped and why).
+An entry is keyed by everything its content depends on: each file's path, size and SHA-256, the reader, whether
+calls were redacted, slmscout's version and the source code of the modules that read and digest calls (so a
+changed reader or detector never serves stale digests). Entries are written to the run's work folder and renamed
+into place once complete; an interrupted run leaves none.
+
+Only redacted digests are kept (a run with ``--no-redact`` digests into its work folder, removed at its end), so the
+store holds what a saved run's calls.jsonl holds: redacted text. Redaction placeholders are keyed hashes
+(``Redactor(deferred_key=...)``); the key is kept beside the entries (``redaction.key``, readable by its owner only)
+so that digests of different runs agree on every value. The store is bounded: past ``max_bytes``, the entries used
+least recently are removed.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from slmscout import __version__
+from slmscout.analyzers.facts import FACTS_VERSION
+from slmscout.errors import OutputError
+from slmscout.traces.ingest import ReadSummary, ReadUnit
+
+FOLDER = "digests"
+KEY_FILE = "redaction.key"
+ENTRY_FILE = "unit.json"
+DEFAULT_MAX_BYTES = 20 * 2**30
+# Modules whose code decides what a digest holds, besides every module of slmscout.traces.
+DIGEST_MODULES = ("digest.py", "facts.py", "signature.py", "tokens.py", "response_shape.py")
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """SHA-256 over the source of the modules that read, redact and digest calls."""
+    package = Path(__file__).resolve().parent.parent
+    files = sorted((package / "traces").glob("*.py")) + [package / "analyzers" / name for name in DIGEST_MODULES]
+    digest = hashlib.sha256(f"{__version__}\0{FACTS_VERSION}\n".encode())
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\1")
+    return digest.hexdigest()
+
+
+def _reader_source(unit: ReadUnit) -> bytes:
+    """The reader's own source file (a third-party reader lives outside slmscout.traces)."""
+    try:
+        source = inspect.getsourcefile(type(unit.reader))
+        return Path(source).read_bytes() if source else b""
+    except (OSError, TypeError):
+        return b""
+
+
+@dataclass(frozen=True)
+class StoredUnit:
+    """A unit found in the store: its shards, and the summary of reading it."""
+
+    folder: Path
+    shards: tuple[str, ...]
+    summary: ReadSummary
+    calls: int
+
+    def paths(self) -> list[Path]:
+        return [self.folder / name for name in self.shards]
+
+
+class DigestStore:
+    def __init__(self, cache_dir: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.root = cache_dir / FOLDER
+        self.max_bytes = max_bytes
+        try:
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.redaction_key = self._key()
+        except OSError as exc:
+            raise OutputError(f"cannot use the cache folder {self.root}: {exc.strerror or exc}") from None
+
+    def _key(self) -> bytes:
+        path = self.root / KEY_FILE
+        try:
+            key = path.read_bytes()
+            if len(key) == 32:
+                return key
+        except FileNotFoundError:
+            pass
+        key = secrets.token_bytes(32)
+        tmp = self.root / f".{KEY_FILE}.{secrets.token_hex(8)}"
+        descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(key)
+        try:
+            os.link(tmp, path)  # first writer wins: runs started side by side agree on one key
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+        return path.read_bytes()
+
+    def entry_key(self, unit: ReadUnit, digests: Sequence[tuple[int, str]]) -> str:
+        """The identity of a unit's digest: its files (path, size, SHA-256), its reader and the code."""
+        digest = hashlib.sha256(code_fingerprint().encode() + b"\0" + unit.reader.name.encode() + b"\0")
+        digest.update(hashlib.sha256(_reader_source(unit)).digest())
+        for path, (size, sha) in zip(unit.files, digests, strict=True):
+            digest.update(f"{path}\0{path.resolve()}\0{size}\0{sha}\n".encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()[:40]
+
+    def find(self, key: str) -> StoredUnit | None:
+        folder = self.root / key
+        try:
+            entry = json.loads((folder / ENTRY_FILE).read_text(encoding="utf-8"))
+            shards = tuple(str(name) for name in entry["shards"])
+            if not all((folder / name).is_file() for name in shards):
+                return None
+            os.utime(folder / ENTRY_FILE)  # used now: the last to be evicted
+            return StoredUnit(folder, shards, ReadSummary.from_json(entry["summary"]), int(entry["calls"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def keep(self, key: str, staged: Path, shards: Sequence[str], summary: ReadSummary, calls: int) -> StoredUnit:
+        """Move a unit digested into ``staged`` (a folder on the cache's file system) into the store."""
+        entry = {"shards": list(shards), "summary": summary.as_json(), "calls": calls}
+        try:
+            (staged / ENTRY_FILE).write_text(json.dumps(entry), encoding="utf-8")
+            target = self.root / key
+            try:
+                staged.rename(target)
+            except OSError:  # kept meanwhile by a run side by side: its copy serves
+                shutil.rmtree(staged, ignore_errors=True)
+        except OSError as exc:
+            raise OutputError(f"cannot write to the cache folder {self.root}: {exc.strerror or exc}") from None
+        return StoredUnit(target, tuple(shards), summary, calls)
+
+    def prune(self) -> None:
+        """Remove the least recently used entries while the store holds more than ``max_bytes``."""
+        entries = []
+        for folder in self.root.iterdir():
+            marker = folder / ENTRY_FILE
+            if not marker.is_file():
+                continue
+            size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+            entries.append((marker.stat().st_mtime, folder.name, size, folder))
+        total = sum(size for _, _, size, _ in entries)
+        for _, _, size, folder in sorted(entries):
+            if total <= self.max_bytes:
+                break
+            shutil.rmtree(folder, ignore_errors=True)
+            total -= size
