@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from slmscout.analyzers.signature import build_signatures, call_pieces, is_prose, mask, pieces
+from slmscout.analyzers.pieces import call_pieces, is_prose, mask, pieces
+from slmscout.analyzers.signature import build_signatures
 from slmscout.traces.record import Caller, LLMCall, Message, SourceRef, ToolDefinition
 
 

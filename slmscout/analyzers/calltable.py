@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from slmscout.analyzers.columns import CallColumns
 from slmscout.analyzers.facts import CALL_COLUMN, FACTS_SCHEMA, PIECE_HASHES_COLUMN, PIECES_COLUMN, facts_table
-from slmscout.analyzers.signature import CallPieces
+from slmscout.analyzers.signature import CallPieces, members_of
 from slmscout.traces.codec import from_jsonable
 from slmscout.traces.record import LLMCall
 from slmscout.traces.redaction import PlaceholderNumbering
@@ -113,7 +113,9 @@ class CallTable:
         self._hashes = np.concatenate(hashes) if hashes else np.zeros(0, np.int64)
         self._lengths = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
         self.numbering = PlaceholderNumbering()
-        for row in self.order[np.isin(self.order, np.fromiter(redactions, np.int64, len(redactions)))].tolist():
+        for row in self.order[
+            members_of(self.order, np.fromiter(sorted(redactions), np.int64, len(redactions)))
+        ].tolist():
             self.numbering.add(redactions[row])
 
     @classmethod
@@ -147,7 +149,7 @@ class CallTable:
             texts = table.column(PIECES_COLUMN)
             for chunk_hashes, chunk_texts in zip(column.chunks, texts.chunks, strict=True):
                 flat = np.asarray(chunk_hashes.flatten().to_numpy(zero_copy_only=False), dtype=np.int64)
-                positions = np.flatnonzero(np.isin(flat, wanted))
+                positions = np.flatnonzero(members_of(flat, wanted))
                 new, first = np.unique(flat[positions], return_index=True)
                 keep = [j for j, h in enumerate(new.tolist()) if h not in found]
                 if keep:

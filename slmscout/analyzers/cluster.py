@@ -73,11 +73,6 @@ def _normalise_sparse(matrix: csr_matrix) -> csr_matrix:
     return csr_matrix(diags(1.0 / norms) @ matrix)
 
 
-def lexical_features(signatures: Sequence[TaskSignature], index: TemplateIndex) -> csr_matrix:
-    """One row per signature: its pieces, each weighted by ``piece_weight``, L2-normalised (sparse)."""
-    return _normalise_sparse(_piece_matrix(signatures, index)[0])
-
-
 def _unit_rows(matrix: NDArray[np.floating]) -> Vectors:
     vectors = np.asarray(matrix, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -85,12 +80,18 @@ def _unit_rows(matrix: NDArray[np.floating]) -> Vectors:
     return np.asarray(vectors / norms, dtype=np.float32)
 
 
-def semantic_features(signatures: Sequence[TaskSignature], index: TemplateIndex, embedder: Embedder) -> Vectors:
-    """One row per signature: the IDF-weighted mean of its pieces' embeddings, L2-normalised; each distinct piece
+def signature_features(
+    signatures: Sequence[TaskSignature], index: TemplateIndex, embedder: Embedder, semantic_weight: float
+) -> FeatureBlock:
+    """One row per signature. Lexical: its pieces, each weighted by ``piece_weight``, L2-normalised (sparse).
+    Semantic (when weighted): the same weighted mean of its pieces' embeddings, L2-normalised; each distinct piece
     is embedded once."""
     weighted, distinct = _piece_matrix(signatures, index)
-    vectors = np.asarray(embedder.embed(distinct), dtype=np.float32)
-    return _unit_rows(weighted.astype(np.float32) @ vectors)
+    semantic = None
+    if semantic_weight > 0:
+        vectors = np.asarray(embedder.embed(distinct), dtype=np.float32)
+        semantic = _unit_rows(weighted.astype(np.float32) @ vectors)
+    return FeatureBlock(_normalise_sparse(weighted), semantic, semantic_weight)
 
 
 @dataclass(frozen=True)
@@ -147,8 +148,10 @@ def cut_tree(similarity: Matrix, threshold: float) -> list[int]:
     """Average-linkage clusters of items whose similarity matrix is given, cut at a cosine distance."""
     if similarity.shape[0] == 1:
         return [0]
-    distance = np.clip(1.0 - similarity, 0.0, 2.0)
-    distance = (distance + distance.T) / 2.0
+    distance = np.subtract(1.0, similarity, out=similarity)  # the similarity matrix is the caller's to give up
+    np.clip(distance, 0.0, 2.0, out=distance)
+    distance += distance.T  # numpy buffers the overlap: the same as (distance + distance.T)
+    distance *= 0.5
     np.fill_diagonal(distance, 0.0)
     tree = linkage(squareform(distance, checks=False), method="average")
     return [int(label) - 1 for label in fcluster(tree, t=threshold, criterion="distance")]
@@ -238,9 +241,7 @@ def cluster_calls(
     next_label = 0
     if templated:
         groups = [TaskSignature(pieces) for pieces in templated]
-        weight = params.embedding_weight
-        semantic = semantic_features(groups, index, embedder) if weight > 0 else None
-        block = FeatureBlock(lexical_features(groups, index), semantic, weight)
+        block = signature_features(groups, index, embedder, params.embedding_weight)
         blocks.append((0, block))
         counts = [signature_calls[pieces] for pieces in templated]
         group_labels = cut_units(block, counts, threshold, params.max_linkage_units)

@@ -38,7 +38,7 @@ KEY_FILE = "redaction.key"
 ENTRY_FILE = "unit.json"
 DEFAULT_MAX_BYTES = 20 * 2**30
 # Modules whose code decides what a digest holds, besides every module of slmscout.traces.
-DIGEST_MODULES = ("digest.py", "facts.py", "signature.py", "tokens.py", "response_shape.py")
+DIGEST_MODULES = ("digest.py", "facts.py", "pieces.py", "tokens.py", "response_shape.py")
 
 
 @functools.cache

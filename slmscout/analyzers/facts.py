@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from slmscout.analyzers.pieces import call_pieces, piece_hash, prompt_fingerprint
 from slmscout.analyzers.response_shape import MULTI_STEP_LINES, STEP_LINE, holds_code, json_schema, parse_json_output
-from slmscout.analyzers.signature import call_pieces, piece_hash, prompt_fingerprint
 from slmscout.analyzers.tokens import TokenSource, call_tokens
 from slmscout.traces.codec import to_jsonable
 from slmscout.traces.record import LLMCall

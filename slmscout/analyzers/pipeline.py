@@ -18,7 +18,7 @@ from slmscout.analyzers.cluster import ClusteringParams, cluster_calls, resolved
 from slmscout.analyzers.columns import Categorical
 from slmscout.analyzers.economics import cluster_economics
 from slmscout.analyzers.embed import Embedder
-from slmscout.analyzers.evidence import cluster_evidence
+from slmscout.analyzers.evidence import cluster_evidences
 from slmscout.analyzers.naming import label_clusters
 from slmscout.analyzers.progress import NoProgress, Progress, ReportingEmbedder
 from slmscout.analyzers.projection import MAP_SEED, MAP_UNITS, map_coordinates
@@ -153,16 +153,18 @@ def analyze_table(
     costs: list[tuple[float, float]] = [(0.0, 0.0)] * len(facts)
     clusters = []
     progress.stage("Judging clusters", len(members))
-    for cluster_id, (idx, rows, naming) in enumerate(zip(members, member_arrays, cluster_labels, strict=True)):
+    evidences = cluster_evidences(
+        facts,
+        member_arrays,
+        len(facts),
+        [[signatures[i] for i in idx] for idx in members],
+        [naming.skeleton for naming in cluster_labels],
+        params.assumptions.logging_days,
+    )
+    for cluster_id, (idx, rows, naming, evidence) in enumerate(
+        zip(members, member_arrays, cluster_labels, evidences, strict=True)
+    ):
         progress.advance()
-        evidence = cluster_evidence(
-            facts,
-            rows,
-            len(facts),
-            [signatures[i] for i in idx],
-            naming.skeleton,
-            params.assumptions.logging_days,
-        )
         verdict = judge(evidence, catalog, params.verdict, params.assumptions.finetune_examples)
         economics, per_call = cluster_economics(facts, rows, verdict, by_name, prices, params.assumptions)
         for i, cost in zip(idx, per_call, strict=True):

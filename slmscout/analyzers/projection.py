@@ -70,13 +70,16 @@ def map_coordinates(clustering: Clustering, call_ids: Sequence[str], seed: int =
     for unit, label in zip(clustering.units, clustering.labels, strict=True):
         if unit in position:
             cluster_points.setdefault(label, []).append(position[unit])
+    centres = {  # the mean position of a cluster's mapped calls, worked out once per cluster
+        label: (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
+        for label, points in cluster_points.items()
+    }
     out = []
     for call_id, unit, label in zip(call_ids, clustering.units, clustering.labels, strict=True):
         if unit in position:
             x, y = position[unit]
-        elif label in cluster_points:
-            x = sum(p[0] for p in cluster_points[label]) / len(cluster_points[label])
-            y = sum(p[1] for p in cluster_points[label]) / len(cluster_points[label])
+        elif label in centres:
+            x, y = centres[label]
         else:
             x, y = _jitter(f"cluster {label}")
             x, y = x / JITTER * 0.9, y / JITTER * 0.9

@@ -1,19 +1,14 @@
 """Task signatures: what a call is asked to do, separated from the variable content it carries.
 
-Templates are mined across calls, not written per framework. Each prompt turn is cut into pieces (lines; long
-flattened lines into sentences; ``Label: value`` lines into the label and the value). Pieces that are not prose
-(code, data, numbers), and everything inside fenced code blocks, are variable content and dropped. The rest are
-masked (numbers, ids, paths, file names, URLs, base64 blobs) and lower-cased. A masked piece found in at least
-``min_prompts`` *distinct* prompts is template: counting distinct prompts means a call replayed many times cannot
-turn its own content into template. A call's signature is its template pieces in prompt order, plus the tools
-it was offered and its caller (module, role) when the log names one.
+Templates are mined across calls, not written per framework. Every call's prompt is cut into masked pieces
+(``pieces``, per call, where calls are digested); here, across all calls, a piece found in at least ``min_prompts``
+*distinct* prompts is template: counting distinct prompts means a call replayed many times cannot turn its own
+content into template. A call's signature is its template pieces in prompt order, plus the tools it was offered and
+its caller (module, role) when the log names one.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,126 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from slmscout.analyzers.pieces import call_pieces, piece_hash, prompt_fingerprint
 from slmscout.traces.record import LLMCall
 
 MIN_PROMPTS = 2  # a piece seen in at least this many distinct prompts is template
-MAX_PIECE_CHARS = 200  # a longer line is a flattened prompt: cut it into sentences
-MIN_PROSE_WORDS = 2
-PROSE_WORD_SHARE = 0.6  # pieces with fewer plain words than this share are code or data
-MAX_LABEL_CHARS = 40
-
-_MASKS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+"), " <blob> "),
-    (re.compile(r"[A-Za-z0-9+/=_-]{40,}"), " <blob> "),
-    (re.compile(r"\b[a-z][a-z0-9+.-]*://\S+|\bwww\.\S+", re.I), " <url> "),
-    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), " <id> "),
-    (re.compile(r"\b(?=[0-9a-f]*\d)[0-9a-f]{8,}\b", re.I), " <id> "),
-    (re.compile(r"(?<![\w/])(?:~|\.{1,2})?(?:/[\w.@-]+){2,}/?"), " <path> "),
-    (
-        re.compile(
-            r"\b[\w-]+\.(?:py|js|ts|tsx|jsx|json|txt|md|csv|html|css|yaml|yml|toml|java|go|rs|cpp|c|h|sh|"
-            r"png|jpg|jpeg|gif|pdf|ipynb|xml|sql)\b"
-        ),
-        " <file> ",
-    ),
-    (re.compile(r"\d+(?:[.,:]\d+)*"), " <n> "),
-)
-_SPACE = re.compile(r"\s+")
-_WORD = re.compile(r"^[A-Za-z][A-Za-z'\u2019-]*[.,:;!?)]*$")
-_SENTENCE = re.compile(r"(?<=[.!?:;])\s+(?=[A-Z#*\-\[<(`\"'])")
-_FENCE = re.compile(r"^\s*(```|~~~)")
-_LABELLED = re.compile(rf"^\s*([A-Za-z][\w '/()-]{{0,{MAX_LABEL_CHARS}}}):[ \t]+(\S.*)$")
-_HAS_LETTER = re.compile(r"[a-z]")
-
-
-def mask(piece: str) -> str:
-    """A piece with its variable tokens masked and case folded, so instances of one template line compare equal."""
-    for pattern, replacement in _MASKS:
-        piece = pattern.sub(replacement, piece)
-    return _SPACE.sub(" ", piece).strip().lower()
-
-
-def is_prose(piece: str) -> bool:
-    """Natural-language text rather than code or data: mostly plain words."""
-    tokens = piece.split()
-    words = sum(1 for token in tokens if _WORD.match(token))
-    return words >= MIN_PROSE_WORDS and words >= PROSE_WORD_SHARE * len(tokens)
-
-
-def _lines(text: str) -> list[tuple[str, bool]]:
-    """The lines of a turn, each with whether it is the label of a ``Label: value`` line."""
-    if text.count("\\n") > 2:  # a prompt recorded as a JSON string: its newlines are escaped
-        text = text.replace("\\n", "\n").replace('\\"', '"')
-    lines: list[tuple[str, bool]] = []
-    for line in text.split("\n"):
-        labelled = _LABELLED.match(line)
-        if labelled:  # "Label: value": the label is template, the value is content
-            lines += [(labelled.group(1) + ":", True), (labelled.group(2), False)]
-        else:
-            lines.append((line, False))
-    return lines
-
-
-@functools.lru_cache(maxsize=1 << 18)
-def _line_pieces(line: str, is_label: bool) -> tuple[str, ...]:
-    """The masked prose pieces of one line outside code blocks (template lines recur: each is worked out once)."""
-    if is_label:
-        parts = [line]
-    elif len(line) > MAX_PIECE_CHARS:
-        parts = [part for part in _SENTENCE.split(line) if is_prose(part)]
-    elif is_prose(line):
-        parts = [line]
-    else:
-        return ()
-    return tuple(masked for masked in map(mask, parts) if _HAS_LETTER.search(masked))
-
-
-@functools.lru_cache(maxsize=1 << 14)
-def _turn_pieces(text: str) -> tuple[str, ...]:
-    out: list[str] = []
-    in_fence = False
-    for line, is_label in _lines(text):
-        if _FENCE.match(line):
-            in_fence = not in_fence
-            continue
-        line = line.strip()
-        if in_fence or not line:
-            continue
-        out.extend(_line_pieces(line, is_label))
-    return tuple(out)
-
-
-def pieces(text: str) -> list[str]:
-    """The masked prose pieces of one prompt turn, in order; code blocks and non-prose lines left out.
-
-    Labels of ``Label: value`` lines are kept even when they are a single word (``Thought:``, ``Context:``):
-    they mark the template's slots. Turns and lines are worked out once each, however often they recur.
-    """
-    return list(_turn_pieces(text))
-
-
-def call_pieces(call: LLMCall) -> tuple[str, ...]:
-    """Every candidate template piece of a call, in prompt order, each once."""
-    found: list[str] = []
-    for message in call.messages:
-        found.extend(pieces(message.content))
-    found.extend(f"tool: {tool.name.lower()}" for tool in sorted(call.tools, key=lambda t: t.name))
-    if call.caller.module:
-        found.append(f"caller module: {call.caller.module.lower()}")
-    if call.caller.role:
-        found.append(f"caller role: {call.caller.role.lower()}")
-    return tuple(dict.fromkeys(found))
-
-
-def prompt_fingerprint(call: LLMCall) -> str:
-    """Identity of a prompt's full text: calls replayed with the same prompt share it."""
-    digest = hashlib.blake2b(digest_size=16)
-    for message in call.messages:
-        digest.update(message.role.encode("utf-8", "replace") + b"\0")
-        digest.update(message.content.encode("utf-8", "replace") + b"\1")
-    for tool in call.tools:
-        digest.update(tool.name.encode("utf-8", "replace") + b"\2")
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,11 +49,6 @@ class TemplateIndex:
         return self.prompt_counts[piece] >= min_prompts
 
 
-def piece_hash(piece: str) -> int:
-    """A 64-bit identity of a masked piece: what the call store keeps per call instead of the text."""
-    return int.from_bytes(hashlib.blake2b(piece.encode("utf-8", "replace"), digest_size=8).digest(), "big", signed=True)
-
-
 @dataclass(frozen=True)
 class CallPieces:
     """Every call's candidate pieces as hashes, laid out flat: call ``i`` holds ``hashes[offsets[i]:offsets[i+1]]``."""
@@ -196,6 +70,15 @@ _ROW_KEYS = (
     (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB),
     (0xD6E8FEB86659FD93, 0xA0761D6478BD642F, 0xE7037ED1A0B428DB),
 )
+
+
+def members_of(values: NDArray[np.int64], sorted_set: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """Which ``values`` are in ``sorted_set`` (sorted, unique): a binary search each, the set sorted only once
+    (``np.isin`` sorts its second argument again on every call)."""
+    if not len(sorted_set):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return np.asarray(sorted_set[at] == values, dtype=bool)
 
 
 def _row_identities(values: NDArray[np.int64], offsets: NDArray[np.int64]) -> NDArray[np.uint64]:
@@ -238,7 +121,7 @@ def mine_signatures(
     pieces, counts = np.unique(calls.hashes[is_first[row_of]], return_counts=True)
     template = pieces[counts >= min_prompts]
     texts = piece_texts(template)
-    in_template = np.isin(calls.hashes, template, assume_unique=False)
+    in_template = members_of(calls.hashes, template)
     kept_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(row_of[in_template], minlength=n), out=kept_offsets[1:])
     kept = calls.hashes[in_template]

@@ -58,7 +58,8 @@ Placeholders hold no quote or backslash and no finding starts inside an escape s
 JSON; for the JSON fields of a call (tool-call arguments, tool parameters) this is checked, and if it ever failed,
 the strings inside the JSON would be redacted one by one instead.
 
-Speed: each distinct text is redacted once per ``Redactor`` (memo), and a long text is scanned paragraph by
+Speed: each distinct text is redacted once per ``Redactor`` (a memo bounded by size: the texts used least recently
+are forgotten first), and a long text is scanned paragraph by
 paragraph with each distinct paragraph scanned once, because agents send the same instructions in call after
 call. Every detector asks a cheap question first (is there an ``@``, a ``://``, a key prefix, a run of digits) and
 runs its patterns and libraries only where the answer is yes. ``benchmarks/redaction.py`` measures it.
@@ -72,6 +73,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
+from slmscout.traces.memo import BoundedMemo
 from slmscout.traces.record import Caller, JsonScalar, LLMCall, Message, ToolCall, ToolDefinition
 from slmscout.traces.redaction_patterns import (
     KINDS,
@@ -102,7 +104,7 @@ def placeholder_spans(value: str) -> list[tuple[int, int]]:
     return [m.span() for m in PLACEHOLDER.finditer(value)] if "<" in value else []
 
 
-MEMO_ENTRIES = 50_000  # distinct texts remembered; beyond, the memo restarts (a bound on memory)
+MEMO_CHARS = 16_000_000  # characters of distinct texts remembered, and of paragraphs (each memo; see BoundedMemo)
 
 
 class Redactor:
@@ -118,8 +120,8 @@ class Redactor:
         self._deferred_key = deferred_key
         self._placeholders: dict[str, str] = {}
         self._counts: dict[str, int] = {}
-        self._memo: dict[str, str] = {}
-        self._paragraphs: dict[str, list[Finding]] = {}
+        self._memo: BoundedMemo[str] = BoundedMemo(MEMO_CHARS)
+        self._paragraphs: BoundedMemo[list[Finding]] = BoundedMemo(MEMO_CHARS)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -131,10 +133,7 @@ class Redactor:
         done = self._memo.get(value)
         if done is None:
             done = self._redact(value)
-            if len(self._memo) >= MEMO_ENTRIES:  # bounded: the memo only saves work, placeholders are kept apart
-                self._memo.clear()
-                self._paragraphs.clear()
-            self._memo[value] = done
+            self._memo.put(value, done)  # bounded: the memo only saves work, placeholders are kept apart
         return done
 
     def call(self, call: LLMCall) -> LLMCall:
@@ -173,7 +172,8 @@ class Redactor:
             for paragraph in value.split("\n\n"):
                 known = self._paragraphs.get(paragraph)
                 if known is None:
-                    known = self._paragraphs[paragraph] = self._scan(paragraph)
+                    known = self._scan(paragraph)
+                    self._paragraphs.put(paragraph, known)
                 found += [Finding(f.start + offset, f.end + offset, f.kind, f.key) for f in known]
                 offset += len(paragraph) + 2
         if found:
