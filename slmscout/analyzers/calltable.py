@@ -110,8 +110,7 @@ class CallTable:
         self._shard_starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)
         self.order: NDArray[np.int64] = _canonical_order(read)
         self.facts: CallColumns = read.take(self.order)
-        self._hashes = np.concatenate(hashes) if hashes else np.zeros(0, np.int64)
-        self._lengths = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
+        self._hashes, self._offsets = _canonical_pieces(hashes, lengths, self.order)
         self.numbering = PlaceholderNumbering()
         for row in self.order[
             members_of(self.order, np.fromiter(sorted(redactions), np.int64, len(redactions)))
@@ -128,48 +127,35 @@ class CallTable:
 
     def pieces(self) -> CallPieces:
         """Every call's candidate pieces (hashes), in canonical order."""
-        offsets = np.zeros(len(self._lengths) + 1, dtype=np.int64)
-        np.cumsum(self._lengths, out=offsets[1:])
-        lengths = self._lengths[self.order]
-        canonical = np.zeros(len(self.order) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=canonical[1:])
-        starts = offsets[:-1][self.order] - canonical[:-1]
-        gather = np.repeat(starts, lengths) + np.arange(canonical[-1], dtype=np.int64)
-        return CallPieces(self._hashes[gather], canonical, [bytes(f) for f in self.facts.fingerprint])
+        return CallPieces(self._hashes, self._offsets, self.facts.fingerprint)
 
-    def piece_texts(self, wanted: NDArray[np.int64]) -> dict[int, str]:
-        """The text of each wanted piece hash, read shard by shard."""
-        found: dict[int, str] = {}
-        if not len(wanted):
-            return found
-        wanted = np.unique(wanted)
-        for index in range(len(self._shards)):
-            table = self._shards.table(index)
-            column = table.column(PIECE_HASHES_COLUMN)
-            texts = table.column(PIECES_COLUMN)
-            for chunk_hashes, chunk_texts in zip(column.chunks, texts.chunks, strict=True):
-                flat = np.asarray(chunk_hashes.flatten().to_numpy(zero_copy_only=False), dtype=np.int64)
-                positions = np.flatnonzero(members_of(flat, wanted))
-                new, first = np.unique(flat[positions], return_index=True)
-                keep = [j for j, h in enumerate(new.tolist()) if h not in found]
-                if keep:
-                    picked = chunk_texts.flatten().take(pa.array(positions[first[keep]])).to_pylist()
-                    found.update(zip(new[keep].tolist(), picked, strict=True))
-            if len(found) == len(wanted):
-                break
+    def _by_shard(self, positions: NDArray[np.int64]) -> Iterator[tuple[int, NDArray[np.int64], NDArray[np.int64]]]:
+        """Canonical positions grouped by the shard holding them: (shard, which of ``positions``, rows in it)."""
+        rows = self.order[positions]
+        shard_of = np.searchsorted(self._shard_starts, rows, side="right") - 1
+        by_shard = np.argsort(shard_of, kind="stable")
+        bounds = np.flatnonzero(np.diff(shard_of[by_shard])) + 1
+        for group in np.split(by_shard, bounds) if len(by_shard) else []:
+            shard = int(shard_of[group[0]])
+            yield shard, group, rows[group] - self._shard_starts[shard]
+
+    def piece_texts(self, positions: NDArray[np.int64], pieces: NDArray[np.int64]) -> list[str]:
+        """The text of the piece at ``pieces[i]`` among the candidate pieces of the call at canonical position
+        ``positions[i]``, each shard read once."""
+        out: list[str] = [""] * len(positions)
+        for shard, which, rows in self._by_shard(np.asarray(positions, dtype=np.int64)):
+            lists = self._shards.table(shard).column(PIECES_COLUMN).take(pa.array(rows)).to_pylist()
+            for at, found, piece in zip(which.tolist(), lists, pieces[which].tolist(), strict=True):
+                out[at] = found[piece]
         self._shards.release()
-        return found
+        return out
 
     def _lines(self, positions: Sequence[int]) -> list[str]:
         """The JSON lines of the calls at these canonical positions, read shard by shard, placeholders numbered."""
-        rows = self.order[np.asarray(positions, dtype=np.int64)]
-        shard_of = np.searchsorted(self._shard_starts, rows, side="right") - 1
-        lines: list[str] = [""] * len(rows)
-        for shard in np.unique(shard_of).tolist():
-            picked = np.flatnonzero(shard_of == shard)
-            local = pa.array(rows[picked] - self._shard_starts[shard])
+        lines: list[str] = [""] * len(positions)
+        for shard, which, rows in self._by_shard(np.asarray(positions, dtype=np.int64)):
             column = self._shards.table(shard).column(CALL_COLUMN)
-            for at, line in zip(picked.tolist(), column.take(local).to_pylist(), strict=True):
+            for at, line in zip(which.tolist(), column.take(pa.array(rows)).to_pylist(), strict=True):
                 lines[at] = self.numbering.apply(line)
         return lines
 
@@ -180,11 +166,14 @@ class CallTable:
     def prompt_texts(self, positions: Sequence[int], chars: int | None = None) -> list[str]:
         """The prompt text of the calls at these positions (its first ``chars`` characters), a chunk at a time: what
         ``LLMCall.prompt_text`` holds, read off the JSON without decoding the whole call."""
-        out: list[str] = []
-        for start in range(0, len(positions), PROMPT_CHUNK):
-            for line in self._lines(positions[start : start + PROMPT_CHUNK]):
+        wanted = np.asarray(positions, dtype=np.int64)
+        in_file_order = np.argsort(self.order[wanted], kind="stable")  # chunks of neighbouring calls: few shards each
+        out: list[str] = [""] * len(wanted)
+        for start in range(0, len(wanted), PROMPT_CHUNK):
+            chunk = in_file_order[start : start + PROMPT_CHUNK]
+            for at, line in zip(chunk.tolist(), self._lines(wanted[chunk].tolist()), strict=True):
                 messages = json.loads(line)["messages"]
-                out.append("\n".join(message["content"] for message in messages)[:chars])
+                out[at] = "\n".join(message["content"] for message in messages)[:chars]
         self._shards.release()
         return out
 
@@ -209,6 +198,22 @@ class CallTable:
 
     def placeholders(self) -> dict[str, int]:
         return self.numbering.counts
+
+
+def _canonical_pieces(
+    hashes: Sequence[NDArray[np.int64]], lengths: Sequence[NDArray[np.int64]], order: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The pieces of every call (given shard by shard, in read order) laid out in canonical order: the hashes, flat,
+    and where each call's begin."""
+    empty: NDArray[np.int64] = np.zeros(0, np.int64)
+    read_lengths = np.concatenate(lengths) if lengths else empty
+    offsets = np.zeros(len(read_lengths) + 1, dtype=np.int64)
+    np.cumsum(read_lengths, out=offsets[1:])
+    ordered = read_lengths[order]
+    canonical = np.zeros(len(order) + 1, dtype=np.int64)
+    np.cumsum(ordered, out=canonical[1:])
+    gather = np.repeat(offsets[:-1][order] - canonical[:-1], ordered) + np.arange(canonical[-1], dtype=np.int64)
+    return (np.concatenate(hashes) if hashes else empty)[gather], canonical
 
 
 def _canonical_order(columns: CallColumns) -> NDArray[np.int64]:

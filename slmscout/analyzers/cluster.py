@@ -47,6 +47,7 @@ class ClusteringParams:
     embedding_weight: float = 0.5  # share of the piece-embedding similarity in the mix; 0 is lexical only
     one_off_prompt_chars: int = 2000  # prompt text embedded for calls with no recurring template
     max_linkage_units: int = 4000  # units clustered exactly; the rest join the nearest cluster (memory O(cap^2))
+    max_rounds: int = 3  # rounds of clustering the units no cluster took; then each is a cluster of its own
 
 
 def piece_weight(piece: str, index: TemplateIndex) -> float:
@@ -85,34 +86,53 @@ def signature_features(
 ) -> FeatureBlock:
     """One row per signature. Lexical: its pieces, each weighted by ``piece_weight``, L2-normalised (sparse).
     Semantic (when weighted): the same weighted mean of its pieces' embeddings, L2-normalised; each distinct piece
-    is embedded once."""
+    is embedded once, and a signature's vector is worked out when it is compared (memory holds the pieces'
+    vectors, not one per signature)."""
     weighted, distinct = _piece_matrix(signatures, index)
-    semantic = None
+    parts = None
     if semantic_weight > 0:
-        vectors = np.asarray(embedder.embed(distinct), dtype=np.float32)
-        semantic = _unit_rows(weighted.astype(np.float32) @ vectors)
-    return FeatureBlock(_normalise_sparse(weighted), semantic, semantic_weight)
+        parts = (csr_matrix(weighted, dtype=np.float32), np.asarray(embedder.embed(distinct), dtype=np.float32))
+    return FeatureBlock(_normalise_sparse(weighted), None, semantic_weight, parts)
 
 
 @dataclass(frozen=True)
 class FeatureBlock:
-    """Units compared on the same features: similarity = (1 - w) * lexical cosine + w * semantic cosine."""
+    """Units compared on the same features: similarity = (1 - w) * lexical cosine + w * semantic cosine.
+
+    The semantic vectors are held (``semantic``), or worked out for the rows compared from each unit's weights over
+    pieces and the pieces' vectors (``semantic_parts``)."""
 
     lexical: csr_matrix | None
     semantic: Vectors | None
     semantic_weight: float
+    semantic_parts: tuple[csr_matrix, Vectors] | None = None
 
     @property
     def size(self) -> int:
-        source = self.lexical if self.lexical is not None else self.semantic
-        return 0 if source is None else int(source.shape[0])
+        if self.lexical is not None:
+            return int(self.lexical.shape[0])
+        if self.semantic is not None:
+            return int(self.semantic.shape[0])
+        return 0 if self.semantic_parts is None else int(self.semantic_parts[0].shape[0])
+
+    def semantic_rows(self, rows: Sequence[int] | None = None) -> Vectors | None:
+        """Unit-length semantic vectors of ``rows`` (all rows when None)."""
+        pick = slice(None) if rows is None else list(rows)
+        if self.semantic is not None:
+            return self.semantic[pick]
+        if self.semantic_parts is not None:
+            weights, vectors = self.semantic_parts
+            return _unit_rows(weights[pick] @ vectors)
+        return None
 
     def rows(self, rows: Sequence[int]) -> FeatureBlock:
         pick = list(rows)
+        parts = self.semantic_parts
         return FeatureBlock(
             self.lexical[pick] if self.lexical is not None else None,
             self.semantic[pick] if self.semantic is not None else None,
             self.semantic_weight,
+            (parts[0][pick], parts[1]) if parts is not None and self.semantic is None else None,
         )
 
     def similarity(self, a: Sequence[int], b: Sequence[int]) -> Matrix:
@@ -124,8 +144,9 @@ class FeatureBlock:
         if self.lexical is not None and other.lexical is not None:
             lexical = self.lexical[list(a)] @ other.lexical.T
             out += (1.0 - self.semantic_weight) * np.asarray(lexical.toarray(), dtype=np.float64)
-        if self.semantic is not None and other.semantic is not None:
-            out += self.semantic_weight * (self.semantic[list(a)] @ other.semantic.T)
+        mine, theirs = self.semantic_rows(a), other.semantic_rows()
+        if mine is not None and theirs is not None:
+            out += self.semantic_weight * (mine @ theirs.T)
         return out
 
     def means(self, rows: Sequence[int], labels: Sequence[int], groups: int) -> FeatureBlock:
@@ -137,9 +158,10 @@ class FeatureBlock:
         )
         membership = csr_matrix(diags(1.0 / np.maximum(np.asarray(membership.sum(axis=1)).ravel(), 1.0)) @ membership)
         picked = self.rows(rows)
+        semantic = picked.semantic_rows()
         return FeatureBlock(
             csr_matrix(membership @ picked.lexical) if picked.lexical is not None else None,
-            np.asarray(membership @ picked.semantic, dtype=np.float32) if picked.semantic is not None else None,
+            np.asarray(membership @ semantic, dtype=np.float32) if semantic is not None else None,
             self.semantic_weight,
         )
 
@@ -157,17 +179,20 @@ def cut_tree(similarity: Matrix, threshold: float) -> list[int]:
     return [int(label) - 1 for label in fcluster(tree, t=threshold, criterion="distance")]
 
 
-def cut_units(block: FeatureBlock, counts: Sequence[int], threshold: float, cap: int) -> list[int]:
-    """Average-linkage clusters of a block's units, in bounded memory.
+def cut_units(block: FeatureBlock, counts: Sequence[int], threshold: float, cap: int, rounds: int = 3) -> list[int]:
+    """Average-linkage clusters of a block's units, in bounded memory and time.
 
     Up to ``cap`` units are clustered exactly. Beyond that, the ``cap`` units that stand for the most calls are
     clustered, and every other unit joins the cluster it is closest to on average (average linkage's own
-    criterion) when within ``threshold``; the units that join none are clustered the same way among themselves.
-    Memory is O(cap^2), whatever the number of units.
+    criterion) when within ``threshold``; the units that join none are clustered the same way among themselves, for
+    at most ``rounds`` rounds in all, after which each unit left is a cluster of its own. Memory is O(cap^2) and
+    time O(rounds x units x cap), whatever the number of units.
     """
     n = block.size
     if n <= cap:
         return cut_tree(block.similarity(range(n), range(n)), threshold)
+    if rounds <= 0:
+        return list(range(n))
     order = sorted(range(n), key=lambda i: (-counts[i], i))
     representatives = sorted(order[:cap])
     rest = sorted(order[cap:])
@@ -188,7 +213,7 @@ def cut_units(block: FeatureBlock, counts: Sequence[int], threshold: float, cap:
             else:
                 unmatched.append(unit)
     if unmatched:
-        sub = cut_units(block.rows(unmatched), [counts[u] for u in unmatched], threshold, cap)
+        sub = cut_units(block.rows(unmatched), [counts[u] for u in unmatched], threshold, cap, rounds - 1)
         for unit, label in zip(unmatched, sub, strict=True):
             labels[unit] = clusters + label
     return labels
@@ -244,7 +269,7 @@ def cluster_calls(
         block = signature_features(groups, index, embedder, params.embedding_weight)
         blocks.append((0, block))
         counts = [signature_calls[pieces] for pieces in templated]
-        group_labels = cut_units(block, counts, threshold, params.max_linkage_units)
+        group_labels = cut_units(block, counts, threshold, params.max_linkage_units, params.max_rounds)
         per_unit = {
             pieces: (label, unit, "\n".join(pieces))
             for unit, (pieces, label) in enumerate(zip(templated, group_labels, strict=True))
@@ -261,7 +286,9 @@ def cluster_calls(
         vectors = _unit_rows(embedder.embed(distinct))
         block = FeatureBlock(None, vectors, 1.0)
         blocks.append((len(templated), block))
-        labels = cut_units(block, [text_calls[t] for t in distinct], threshold, params.max_linkage_units)
+        labels = cut_units(
+            block, [text_calls[t] for t in distinct], threshold, params.max_linkage_units, params.max_rounds
+        )
         text_labels = dict(zip(distinct, labels, strict=True))
         text_unit = {text: len(templated) + i for i, text in enumerate(distinct)}
         for i, text in zip(one_offs, texts, strict=True):

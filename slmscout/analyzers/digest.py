@@ -140,6 +140,7 @@ class Digester:
         self.progress = progress or NoProgress()
         self._pool: Executor | None = None
         self._staged = 0
+        self._keys: list[str] = []  # the store entries this run uses
 
     def __enter__(self) -> Digester:
         return self
@@ -159,22 +160,24 @@ class Digester:
         """Every unit's shards (files, or tables in memory), in unit order; what reading found goes into
         ``summary``."""
         shards: list[ShardSource] = []
+        entries = {entry.path: entry for entry in summary.files}
         for unit in units:
-            shards += self._unit(unit, summary)
+            shards += self._unit(unit, summary, entries)
         if self.store is not None:
-            self.store.prune()
+            self.store.prune(keep=self._keys)
         return shards
 
-    def _unit(self, unit: ReadUnit, summary: ReadSummary) -> list[ShardSource]:
+    def _unit(self, unit: ReadUnit, summary: ReadSummary, entries: dict[str, FileRead]) -> list[ShardSource]:
         key = None
         if self.store is not None:
             digests = []
             for path in unit.files:
                 size, sha = file_digest(path)
-                entry = next(e for e in summary.files if e.path == str(path))
+                entry = entries[str(path)]
                 entry.size, entry.sha256 = size, sha
                 digests.append((size, sha))
             key = self.store.entry_key(unit, digests)
+            self._keys.append(key)
             stored = self.store.find(key)
             if stored is not None:
                 self.budget.charge(stored.calls)

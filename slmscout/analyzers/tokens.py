@@ -42,7 +42,7 @@ class CallTokens:
 # cl100k_base pre-splits text with a regex none of whose pieces runs past a newline into a character that is not
 # whitespace; cut there, a text's token count is the sum of its parts' counts, exactly. Agents send the same lines
 # (instructions, tool definitions, earlier turns) again and again: each distinct part is encoded once.
-_PARTS = re.compile(r"(?<=\n)(?=\S)")
+_CUT = re.compile(r"\n(?=\S)")  # split there, then each part but the last gets its newline back
 PART_MEMO = 1 << 17
 
 
@@ -57,7 +57,9 @@ def count_tokens(text: str) -> int:
         return 0
     if "\n" not in text:
         return _part_tokens(text) if len(text) < 2048 else len(_encoding().encode_ordinary(text))
-    return sum(_part_tokens(part) for part in _PARTS.split(text))
+    parts = _CUT.split(text)
+    last = parts.pop()
+    return sum(_part_tokens(part + "\n") for part in parts) + _part_tokens(last)
 
 
 def prompt_text(call: LLMCall) -> str:

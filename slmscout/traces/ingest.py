@@ -48,6 +48,16 @@ class ReadSummary:
     files: list[FileRead] = field(default_factory=list)
     skips: dict[str, SkipGroup] = field(default_factory=dict)
 
+    _entries: dict[str, FileRead] = field(default_factory=dict, repr=False, compare=False)
+    _indexed: int = field(default=0, repr=False, compare=False)
+
+    def _index(self) -> dict[str, FileRead]:
+        """Path -> entry, brought up to date with entries appended since (files are only ever appended)."""
+        for entry in self.files[self._indexed :]:
+            self._entries[entry.path] = entry  # as a dict of them all would: the last entry of a path
+        self._indexed = len(self.files)
+        return self._entries
+
     def skip(self, reason: str, location: str) -> None:
         group = self.skips.setdefault(reason, SkipGroup(reason))
         group.count += 1
@@ -56,12 +66,13 @@ class ReadSummary:
 
     def merge(self, other: ReadSummary) -> None:
         """Add what ``other`` read (a part of the input read on its own) to this summary, as if read here."""
-        entries = {entry.path: entry for entry in self.files}
+        entries = self._index()
         for read in other.files:
             entry = entries.get(read.path)
             if entry is None:
                 entry = entries[read.path] = FileRead(path=read.path, format=None)
                 self.files.append(entry)
+                self._indexed += 1
             entry.calls += read.calls
             entry.skipped += read.skipped
             if read.consumed and not entry.consumed:
