@@ -189,7 +189,7 @@ class Digester:
         if self.work_dir is not None and (self.workers > 1 or self.store is not None):
             self._staged += 1
             staged = self.work_dir / f"unit-{self._staged:06d}"
-            staged.mkdir()
+            staged.mkdir(mode=0o700)
         names, shards, calls = self._run(unit, Accounting(local), staged)
         if self.store is not None and staged is not None and key is not None:
             shards = list(self.store.keep(key, staged, names, local, calls).paths())
