@@ -28,6 +28,8 @@ from slmscout.reports.workflow import AnalysedTraces, analyse_traces
 from slmscout.traces.ingest import ReadSummary, ReadUnit, plan_reads
 from tests.conftest import OPENHANDS_SAMPLE, HashingEmbedder
 
+STAGEHAND = Path(__file__).parent / "fixtures" / "stagehand"
+
 runner = CliRunner()
 
 EMAIL = "dana.whitfield@example.org"
@@ -407,3 +409,139 @@ def test_an_entry_missing_a_shard_is_digested_again(tmp_path: Path) -> None:
     (entry,) = _entries(store)
     next((store.root / entry).glob("shard-*.arrow")).unlink()
     assert _report(_analyse([OPENHANDS_SAMPLE], tmp_path / "w2", DigestStore(tmp_path / "cache"))) == first
+
+
+def test_a_unit_whose_reader_reads_other_files_is_not_kept(tmp_path: Path) -> None:
+    """Stagehand's summary file names the ``.txt`` files its calls are read from. The key covers only the summary, so
+    a kept digest would serve stale calls once a ``.txt`` file alone changes: such a unit is digested every run, and
+    the second run sees the edit."""
+    folder = tmp_path / "summary"
+    shutil.copytree(STAGEHAND / "inference_summary" / "act_summary", folder)
+    summary_file = folder / "act_summary.json"
+    store = DigestStore(tmp_path / "cache")
+    first = list(_analyse([summary_file], tmp_path / "w1", store).calls.iter_calls())
+    assert first and _entries(store) == set()
+
+    call_file = next(folder.glob("*_act_call.txt"))
+    text = call_file.read_text(encoding="utf-8")
+    call_file.write_text(text.replace("click the 'Sign in' button", "EDITED AFTERWARDS"), encoding="utf-8")
+    second = list(_analyse([summary_file], tmp_path / "w2", store).calls.iter_calls())
+    assert any("EDITED AFTERWARDS" in m.content for call in second for m in call.messages)
+
+
+def test_a_file_that_changes_while_it_is_read_is_not_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key is the content hashed before reading; a file rewritten while it is read gives a digest of other bytes,
+    which must not be kept under that key."""
+    traces = tmp_path / "t.jsonl"
+    traces.write_text("\n".join(TICKET_LINES) + "\n", encoding="utf-8")
+    run = Digester._run
+
+    def rewrite_then_run(self: Digester, unit: ReadUnit, *args: object) -> object:
+        traces.write_text("\n".join(TICKET_LINES[:3]) + "\n", encoding="utf-8")  # truncated meanwhile
+        return run(self, unit, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Digester, "_run", rewrite_then_run)
+    store = DigestStore(tmp_path / "cache")
+    _analyse([traces], tmp_path / "w", store)
+    assert _entries(store) == set()
+
+
+def test_the_unchanged_check(tmp_path: Path) -> None:
+    """``_unchanged``: a file rewritten, a file the reader consumed, a file outside the unit each stop the keep."""
+    traces = tmp_path / "t.jsonl"
+    traces.write_text(TICKET_LINES[0] + "\n", encoding="utf-8")
+    (unit,) = plan_reads([traces], ReadSummary())
+    before = digest._file_states(unit.files)
+    own = ReadSummary(files=[digest.FileRead(str(traces), unit.reader.name)])
+    assert digest._unchanged(unit, own, before)
+    assert not digest._unchanged(unit, own, None)
+    other = ReadSummary(files=[*own.files, digest.FileRead(str(tmp_path / "sibling.txt"), None)])
+    assert not digest._unchanged(unit, other, before)
+    consumed = ReadSummary(files=[digest.FileRead(str(traces), unit.reader.name, consumed=True)])
+    assert not digest._unchanged(unit, consumed, before)
+    traces.write_text(TICKET_LINES[0] + "\n" + TICKET_LINES[5] + "\n", encoding="utf-8")
+    assert not digest._unchanged(unit, own, before)
+    traces.unlink()
+    assert not digest._unchanged(unit, own, before)
+
+
+def test_a_cache_that_cannot_keep_the_unit_still_gives_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the staged unit cannot be moved into the store (another file system, a full disk), the run goes on with
+    the staged shards: same report, nothing kept."""
+    expected = _report(_analyse([OPENHANDS_SAMPLE], tmp_path / "w0", None))
+    real_rename = Path.rename
+
+    def failing_rename(self: Path, target: Any) -> Path:
+        if Path(target).parent.name == digest_store.FOLDER:
+            raise OSError(18, "Invalid cross-device link")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", failing_rename)
+    store = DigestStore(tmp_path / "cache")
+    assert _report(_analyse([OPENHANDS_SAMPLE], tmp_path / "w1", store)) == expected
+    assert _entries(store) == set()
+
+
+def test_a_file_gone_before_it_is_hashed_is_a_skip_not_a_crash(tmp_path: Path) -> None:
+    """A file removed between planning and digesting (a rotated log) ends as a skip, as without the store."""
+    keep = tmp_path / "keep.jsonl"
+    gone = tmp_path / "gone.jsonl"
+    keep.write_text(TICKET_LINES[0] + "\n", encoding="utf-8")
+    gone.write_text(TICKET_LINES[5] + "\n", encoding="utf-8")
+    summary = ReadSummary()
+    units = plan_reads([keep, gone], summary)
+    gone.unlink()
+    work = tmp_path / "w"
+    work.mkdir()
+    with Digester(b"k" * 32, work_dir=work, store=DigestStore(tmp_path / "cache")) as digester:
+        shards = digester.digest(units, summary)
+    assert sum(read_shard(s).num_rows for s in shards) == 1
+    assert summary.records_skipped == 1
+    assert any("cannot be read" in group.reason for group in summary.skips.values())
+
+
+def test_a_replaced_redaction_key_serves_no_old_entry(tmp_path: Path) -> None:
+    """Entries are keyed by the redaction key: placeholders hashed with an old key never mix with new ones."""
+    store = DigestStore(tmp_path / "cache")
+    (unit,) = plan_reads([OPENHANDS_SAMPLE], ReadSummary())
+    digests = [(1, "0" * 64)]
+    old = store.entry_key(unit, digests)
+    (store.root / KEY_FILE).unlink()
+    assert DigestStore(tmp_path / "cache").entry_key(unit, digests) != old
+    assert DigestStore(tmp_path / "cache").entry_key(unit, digests) == DigestStore(tmp_path / "cache").entry_key(
+        unit, digests
+    )
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX permissions")
+def test_a_cache_folder_others_can_read_is_refused(tmp_path: Path) -> None:
+    """A digest folder or key file that others can read or write is refused with a message, not used."""
+    store = DigestStore(tmp_path / "cache")
+    store.root.chmod(0o755)
+    with pytest.raises(digest_store.OutputError, match="not private"):
+        DigestStore(tmp_path / "cache")
+    store.root.chmod(0o700)
+    (store.root / KEY_FILE).chmod(0o644)
+    with pytest.raises(digest_store.OutputError, match="not private"):
+        DigestStore(tmp_path / "cache")
+    (store.root / KEY_FILE).chmod(0o600)
+    assert DigestStore(tmp_path / "cache").redaction_key == store.redaction_key
+
+
+def test_prune_tolerates_entries_removed_meanwhile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An entry a run side by side removes while this one prunes is passed over, not an error."""
+    store = DigestStore(tmp_path / "cache", max_bytes=1)
+    store.keep("a" * 40, _stage(tmp_path, "a" * 40, 10), ["shard-000000.arrow"], ReadSummary(), 1)
+    store.keep("b" * 40, _stage(tmp_path, "b" * 40, 10), ["shard-000000.arrow"], ReadSummary(), 1)
+    real_iterdir = Path.iterdir
+
+    def iterdir_then_remove(self: Path) -> Iterator[Path]:
+        listed = list(real_iterdir(self))
+        if self == store.root:
+            shutil.rmtree(store.root / ("a" * 40))  # gone between the listing and the stat
+        return iter(listed)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir_then_remove)
+    store.prune()
+    monkeypatch.undo()
+    assert _entries(store) == set()

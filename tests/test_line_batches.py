@@ -19,12 +19,13 @@ from slmscout.analyzers import digest
 from slmscout.analyzers.calltable import CallTable
 from slmscout.analyzers.digest import Digester
 from slmscout.analyzers.pipeline import canonical_order
-from slmscout.traces import source
+from slmscout.traces import ingest, source
 from slmscout.traces.chat_messages import ChatMessagesReader
 from slmscout.traces.ingest import (
     LOCATIONS_KEPT,
     Accounting,
     FileRead,
+    LineBatch,
     ReadSummary,
     ReadUnit,
     line_batches,
@@ -281,10 +282,12 @@ def test_in_lines_only_for_json_lines_read_by_a_plain_record_reader(tmp_path: Pa
     assert not units["array.json"].in_lines
     assert not units["messages.csv"].in_lines
 
-    head = units["chat_messages.jsonl"].head
-    assert ReadUnit(ChatMessagesReader(), (jsonl,), head).in_lines
-    assert not ReadUnit(_OwnReadFile(), (jsonl,), head).in_lines
-    assert not ReadUnit(ChatMessagesReader(), (jsonl, jsonl), head).in_lines
+    assert units["chat_messages.jsonl"].json_lines
+    assert not units["array.json"].json_lines
+    assert ReadUnit(ChatMessagesReader(), (jsonl,), True).in_lines
+    assert not ReadUnit(ChatMessagesReader(), (jsonl,), False).in_lines
+    assert not ReadUnit(_OwnReadFile(), (jsonl,), True).in_lines
+    assert not ReadUnit(ChatMessagesReader(), (jsonl, jsonl), True).in_lines
 
     # Read whole or in batches, the JSON array file and the JSON Lines file give the same calls (at other positions).
     from_array, _ = _whole([array])
@@ -387,3 +390,23 @@ def test_digester_in_batches_reads_what_read_traces_reads(
         table = CallTable(digester.digest(units, summary))
     assert summary == whole and _skips(summary) == _skips(whole)
     assert list(table.iter_calls()) == canonical_order(whole_calls)
+
+
+class _BrokenMatches(ChatMessagesReader):
+    """A record reader with a bug outside ``convert`` (where no record's try catches it)."""
+
+    def matches(self, record: Any) -> bool:
+        if record.get("id") == "boom":
+            raise KeyError("bug")
+        return super().matches(record)
+
+
+def test_a_reader_bug_in_a_batch_is_a_skip_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader error that escapes record conversion ends the batch with a skip naming the reader, as it ends a
+    file read whole, instead of ending the run; the calls before it are kept."""
+    good = {"id": "a", "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}
+    lines = [json.dumps(good).encode(), json.dumps({"id": "boom", "messages": []}).encode()]
+    monkeypatch.setattr(ingest, "reader_by_name", lambda name: _BrokenMatches())
+    calls, log = read_line_batch(LineBatch("chat-messages", "x.jsonl", ((7, lines[0]), (8, lines[1]))))
+    assert [call.call_id for call in calls] == ["a"]
+    assert log.skips == [("chat-messages reader stopped on a batch of lines (KeyError)", "x.jsonl", "7")]

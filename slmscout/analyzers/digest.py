@@ -35,6 +35,7 @@ from slmscout.analyzers.facts import facts_table
 from slmscout.analyzers.progress import NoProgress, Progress
 from slmscout.traces.budget import MemoryBudget
 from slmscout.traces.ingest import Accounting, FileRead, LineBatch, ReadSummary, ReadUnit, line_batches, read_line_batch
+from slmscout.traces.reader import FileReader
 from slmscout.traces.record import LLMCall
 from slmscout.traces.redaction import Redactor, deferred_placeholders, text_fields
 from slmscout.traces.source import file_digest
@@ -104,6 +105,28 @@ def _digest(work: LineBatch | list[LLMCall], redaction_key: bytes | None, shard:
     return Digested(None, table.num_rows, counts, skips)
 
 
+def _file_states(files: Sequence[Path]) -> list[tuple[int, int, int]]:
+    """Size, modification time and inode of each file: what changes when a file is rewritten."""
+    states = []
+    for path in files:
+        info = path.stat()
+        states.append((info.st_size, info.st_mtime_ns, info.st_ino))
+    return states
+
+
+def _unchanged(unit: ReadUnit, summary: ReadSummary, before: list[tuple[int, int, int]] | None) -> bool:
+    """Whether a unit's digest may be kept under the key its files were hashed for: reading touched no file but
+    its own (a reader that opened a sibling file would be served stale when only that file changes) and no file
+    changed while it was hashed and read."""
+    own = {str(path) for path in unit.files}
+    if before is None or any(entry.path not in own or entry.consumed for entry in summary.files):
+        return False
+    try:
+        return _file_states(unit.files) == before
+    except OSError:
+        return False
+
+
 def batches(calls: Iterable[LLMCall], size: int = BATCH_CALLS) -> Iterator[list[LLMCall]]:
     """Calls in batches of at most ``size``, a new batch at each new file."""
     batch: list[LLMCall] = []
@@ -169,21 +192,24 @@ class Digester:
 
     def _unit(self, unit: ReadUnit, summary: ReadSummary, entries: dict[str, FileRead]) -> list[ShardSource]:
         key = None
-        if self.store is not None:
-            digests = []
-            for path in unit.files:
-                size, sha = file_digest(path)
-                entry = entries[str(path)]
-                entry.size, entry.sha256 = size, sha
-                digests.append((size, sha))
-            key = self.store.entry_key(unit, digests)
-            self._keys.append(key)
-            stored = self.store.find(key)
-            if stored is not None:
-                self.budget.charge(stored.calls)
-                self.progress.advance(stored.calls)
-                summary.merge(stored.summary)
-                return stored.paths()
+        before: list[tuple[int, int, int]] | None = None
+        if self.store is not None and isinstance(unit.reader, FileReader):
+            try:
+                before = _file_states(unit.files)
+                digests = [file_digest(path) for path in unit.files]
+            except OSError:  # gone or unreadable since it was planned: reading it will say so, uncached
+                digests = []
+            if digests:
+                for path, (size, sha) in zip(unit.files, digests, strict=True):
+                    entries[str(path)].size, entries[str(path)].sha256 = size, sha
+                key = self.store.entry_key(unit, digests)
+                self._keys.append(key)
+                stored = self.store.find(key)
+                if stored is not None:
+                    self.budget.charge(stored.calls)
+                    self.progress.advance(stored.calls)
+                    summary.merge(stored.summary)
+                    return stored.paths()
         local = ReadSummary(files=[FileRead(str(path), unit.reader.name) for path in unit.files])
         staged = None
         if self.work_dir is not None and (self.workers > 1 or self.store is not None):
@@ -191,8 +217,10 @@ class Digester:
             staged = self.work_dir / f"unit-{self._staged:06d}"
             staged.mkdir(mode=0o700)
         names, shards, calls = self._run(unit, Accounting(local), staged)
-        if self.store is not None and staged is not None and key is not None:
-            shards = list(self.store.keep(key, staged, names, local, calls).paths())
+        if self.store is not None and staged is not None and key is not None and _unchanged(unit, local, before):
+            stored = self.store.keep(key, staged, names, local, calls)
+            if stored is not None:
+                shards = list(stored.paths())
         elif staged is not None and not names:
             shutil.rmtree(staged, ignore_errors=True)
         summary.merge(local)

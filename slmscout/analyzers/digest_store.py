@@ -1,12 +1,14 @@
 """Digested calls kept across runs, so that a second run over the same (or grown) traces reads, redacts and
 digests only what is new.
 
-The unit kept is what one reader reads in one go (a file, or the files a multi-file reader joins): its shards (the
-redacted calls and their facts, ``digest``) and what reading it found (calls per file, records skipped and why).
-An entry is keyed by everything its content depends on: each file's path, size and SHA-256, the reader, whether
-calls were redacted, slmscout's version and the source code of the modules that read and digest calls (so a
-changed reader or detector never serves stale digests). Entries are written to the run's work folder and renamed
-into place once complete; an interrupted run leaves none.
+The unit kept is one file read by a file reader: its shards (the redacted calls and their facts, ``digest``) and
+what reading it found (calls per file, records skipped and why). An entry is keyed by everything its content
+depends on: the file's path, size and SHA-256, the reader, the redaction key, slmscout's version, the versions of
+the libraries that shape a digest and the source code of the modules that read and digest calls (so a changed
+reader or detector never serves stale digests). A unit is not kept when its file changed while it was read, or
+when its reader also read another file (the key would not cover it); readers that join several files are not
+kept. Entries are written to the run's work folder and renamed into place once complete; an interrupted run
+leaves none.
 
 Only redacted digests are kept (a run with ``--no-redact`` digests into its work folder, removed at its end), so the
 store holds what a saved run's calls.jsonl holds: redacted text. Redaction placeholders are keyed hashes
@@ -17,6 +19,7 @@ least recently are removed.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.metadata
@@ -75,6 +78,19 @@ def _reader_source(unit: ReadUnit) -> bytes:
         return b""
 
 
+def _require_private(path: Path) -> None:
+    """Refuse a digest folder or key file that another user owns or that others can read or write: whoever can
+    read the key can test guessed values against the placeholders, and whoever can write there can plant digests."""
+    if not hasattr(os, "getuid"):
+        return
+    info = path.stat()
+    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise OutputError(
+            f"the cache folder {path} is not private to you (owner {info.st_uid}, mode {info.st_mode & 0o777:o}); "
+            "make it yours with mode 700 (600 for the key file), choose another --cache-dir or use --no-cache"
+        )
+
+
 @dataclass(frozen=True)
 class StoredUnit:
     """A unit found in the store: its shards, and the summary of reading it."""
@@ -94,9 +110,12 @@ class DigestStore:
         self.max_bytes = max_bytes
         try:
             self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _require_private(self.root)
             self.redaction_key = self._key()
+            _require_private(self.root / KEY_FILE)
         except OSError as exc:
             raise OutputError(f"cannot use the cache folder {self.root}: {exc.strerror or exc}") from None
+        self._key_digest = hashlib.sha256(self.redaction_key).hexdigest()
 
     def _key(self) -> bytes:
         path = self.root / KEY_FILE
@@ -120,8 +139,10 @@ class DigestStore:
         return path.read_bytes()
 
     def entry_key(self, unit: ReadUnit, digests: Sequence[tuple[int, str]]) -> str:
-        """The identity of a unit's digest: its files (path, size, SHA-256), its reader and the code."""
+        """The identity of a unit's digest: its files (path, size, SHA-256), its reader, the code and the redaction
+        key (a replaced key gives new placeholder hashes, so entries made with the old one no longer serve)."""
         digest = hashlib.sha256(code_fingerprint().encode() + b"\0" + unit.reader.name.encode() + b"\0")
+        digest.update(self._key_digest.encode() + b"\0")
         digest.update(hashlib.sha256(_reader_source(unit)).digest())
         for path, (size, sha) in zip(unit.files, digests, strict=True):
             digest.update(f"{path}\0{path.resolve()}\0{size}\0{sha}\n".encode("utf-8", "surrogatepass"))
@@ -134,44 +155,49 @@ class DigestStore:
             shards = tuple(str(name) for name in entry["shards"])
             if not all((folder / name).is_file() for name in shards):
                 return None
-            os.utime(folder / ENTRY_FILE)  # used now: the last to be evicted
-            return StoredUnit(folder, shards, ReadSummary.from_json(entry["summary"]), int(entry["calls"]))
+            stored = StoredUnit(folder, shards, ReadSummary.from_json(entry["summary"]), int(entry["calls"]))
         except (OSError, ValueError, KeyError, TypeError):
             return None
+        with contextlib.suppress(OSError):  # a cache that cannot be touched still serves
+            os.utime(folder / ENTRY_FILE)  # used now: the last to be evicted
+        return stored
 
-    def keep(self, key: str, staged: Path, shards: Sequence[str], summary: ReadSummary, calls: int) -> StoredUnit:
-        """Move a unit digested into ``staged`` (a folder on the cache's file system) into the store."""
+    def keep(
+        self, key: str, staged: Path, shards: Sequence[str], summary: ReadSummary, calls: int
+    ) -> StoredUnit | None:
+        """Move a unit digested into ``staged`` (a folder on the cache's file system) into the store; None when it
+        cannot be kept (a full disk, another file system), and the run goes on with the staged shards."""
         entry = {"shards": list(shards), "summary": summary.as_json(), "calls": calls}
         target = self.root / key
         try:
             (staged / ENTRY_FILE).write_text(json.dumps(entry), encoding="utf-8")
             if target.exists() and self.find(key) is None:  # a damaged entry (a shard lost): replaced
                 shutil.rmtree(target, ignore_errors=True)
-            try:
-                staged.rename(target)
-            except OSError:  # kept meanwhile by a run side by side: its complete copy serves
+            staged.rename(target)
+        except OSError:
+            stored = self.find(key)
+            if stored is not None:  # kept meanwhile by a run side by side: its complete copy serves
                 shutil.rmtree(staged, ignore_errors=True)
-        except OSError as exc:
-            raise OutputError(f"cannot write to the cache folder {self.root}: {exc.strerror or exc}") from None
-        stored = self.find(key)
-        if stored is None:
-            raise OutputError(f"cannot keep digested calls in the cache folder {self.root}")
-        return stored
+            return stored
+        return self.find(key)
 
     def prune(self, keep: Sequence[str] = ()) -> None:
         """Remove the least recently used entries while the store holds more than ``max_bytes``; the entries
         ``keep`` names (the running run's) are never removed."""
         kept = set(keep)
         entries = []
+        total = 0
         for folder in self.root.iterdir():
-            marker = folder / ENTRY_FILE
-            if folder.name in kept or not marker.is_file():
+            try:  # a run side by side may be removing or adding entries meanwhile
+                if not (folder / ENTRY_FILE).is_file():
+                    continue
+                size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+                used = (folder / ENTRY_FILE).stat().st_mtime
+            except OSError:
                 continue
-            size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
-            entries.append((marker.stat().st_mtime, folder.name, size, folder))
-        total = sum(size for _, _, size, _ in entries) + sum(
-            f.stat().st_size for name in kept if (self.root / name).is_dir() for f in (self.root / name).iterdir()
-        )
+            total += size
+            if folder.name not in kept:
+                entries.append((used, folder.name, size, folder))
         for _, _, size, folder in sorted(entries):
             if total <= self.max_bytes:
                 break

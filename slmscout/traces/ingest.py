@@ -238,7 +238,7 @@ class ReadUnit:
 
     reader: TraceReader
     files: tuple[Path, ...]
-    head: bytes  # the first bytes of the first file
+    json_lines: bool  # the first file starts as JSON Lines does (``is_json_lines`` of its first bytes)
 
     @property
     def in_lines(self) -> bool:
@@ -248,7 +248,7 @@ class ReadUnit:
             isinstance(self.reader, RecordReader)
             and type(self.reader).read_file is RecordReader.read_file
             and len(self.files) == 1
-            and is_json_lines(self.head)
+            and self.json_lines
         )
 
     def calls(self, ctx: Accounting) -> Iterator[LLMCall]:
@@ -268,7 +268,7 @@ def plan_reads(paths: Sequence[Path], summary: ReadSummary, format_name: str | N
     """
     forced = reader_by_name(format_name) if format_name is not None else None
     readers = [forced] if forced else list(all_readers())
-    claimed: dict[str, list[tuple[Path, bytes]]] = {}
+    claimed: dict[str, list[tuple[Path, bool]]] = {}
     for given in paths:
         for file in trace_files(given):
             entry = FileRead(path=str(file), format=None)
@@ -285,12 +285,12 @@ def plan_reads(paths: Sequence[Path], summary: ReadSummary, format_name: str | N
                 entry.note = "no reader recognises its content"
                 continue
             entry.format = reader.name
-            claimed.setdefault(reader.name, []).append((file, sample.head))
+            claimed.setdefault(reader.name, []).append((file, is_json_lines(sample.head)))
     units: list[ReadUnit] = []
     for reader in readers:
         files = claimed.get(reader.name, [])
         if isinstance(reader, FileReader):
-            units += [ReadUnit(reader, (file,), head) for file, head in files]
+            units += [ReadUnit(reader, (file,), json_lines) for file, json_lines in files]
         elif files:
             units.append(ReadUnit(reader, tuple(f for f, _ in files), files[0][1]))
     return units
@@ -350,13 +350,21 @@ def line_batches(unit: ReadUnit, ctx: Accounting, batch_bytes: int, batch_lines:
 
 
 def read_line_batch(batch: LineBatch) -> tuple[list[LLMCall], SkipLog]:
-    """The calls of a batch of lines, as the reader reading the whole file yields them, and the skips met."""
+    """The calls of a batch of lines, as the reader reading the whole file yields them, and the skips met. A
+    reader bug ends the batch with a skip, as it ends a file read whole, not the run."""
     reader = reader_by_name(batch.reader)
     assert isinstance(reader, RecordReader)
     log = SkipLog()
     items = (json_line_record(number, line) for number, line in batch.lines)
     records = (item for item in items if item is not None)
-    return list(reader.read_records(records, Path(batch.path), log)), log
+    calls: list[LLMCall] = []
+    try:
+        calls.extend(reader.read_records(records, Path(batch.path), log))
+    except DATA_ERRORS as exc:
+        first = batch.lines[0][0] if batch.lines else 0
+        reason = f"{reader.name} reader stopped on a batch of lines ({type(exc).__name__})"
+        log.skip(reason, Path(batch.path), str(first))
+    return calls, log
 
 
 def check_strict(summary: ReadSummary) -> None:
