@@ -68,3 +68,15 @@ def test_cache_location_follows_the_environment(monkeypatch: pytest.MonkeyPatch,
     assert default_cache_dir() == tmp_path / "slmscout"
     monkeypatch.setenv("SLMSCOUT_CACHE_DIR", str(tmp_path / "mine"))
     assert default_cache_dir() == tmp_path / "mine"
+
+
+def test_vectors_come_back_in_the_order_asked_as_float32_and_the_cache_is_not_mapped(tmp_path: Path) -> None:
+    """Repeated and cached texts come back row by row in the order asked, as float32; the database is read, not
+    memory-mapped (a mapped cache of a million texts would count as a gigabyte of the run's memory)."""
+    cache = CachedEmbedder(HashingEmbedder(), tmp_path)
+    cache.embed(["b", "a"])
+    out = cache.embed(["a", "c", "a", "b"])
+    expected = HashingEmbedder().embed(["a", "c", "a", "b"])
+    assert out.dtype == np.float32 and out.shape == expected.shape
+    assert np.array_equal(out, expected.astype(np.float32))
+    assert cache._db.execute("PRAGMA mmap_size").fetchone()[0] == 0

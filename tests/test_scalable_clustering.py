@@ -42,3 +42,12 @@ def test_capped_linkage_is_deterministic() -> None:
     block, _ = _block(groups=8, per_group=25, seed=2)
     counts = [1] * block.size
     assert cut_units(block, counts, 0.35, 50) == cut_units(block, counts, 0.35, 50)
+
+
+def test_cluster_ids_are_ranked_by_size_then_by_their_first_unit() -> None:
+    """``canonical_ids``: the largest cluster is 0; equal sizes are ordered by the smallest key among members."""
+    from slmscout.analyzers.cluster import canonical_ids
+
+    raw = [7, 3, 3, 9, 7, 5]
+    keys = [4, 2, 0, 5, 1, 3]  # cluster 7 holds keys 4 and 1, cluster 3 keys 2 and 0, 9 key 5, 5 key 3
+    assert canonical_ids(raw, keys) == [1, 0, 0, 3, 1, 2]

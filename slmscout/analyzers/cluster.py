@@ -258,8 +258,7 @@ def cluster_calls(
     threshold = resolved_threshold(params, embedder)
     n = len(signatures)
     raw: list[int] = [0] * n
-    keys: list[str] = [""] * n
-    units: list[int] = [0] * n
+    units: list[int] = [0] * n  # also the tie-break key: signatures in sorted order, then one-off texts in order
     blocks: list[tuple[int, FeatureBlock]] = []
     signature_calls = Counter(s.pieces for s in signatures if s.pieces)
     templated = sorted(signature_calls)
@@ -271,12 +270,11 @@ def cluster_calls(
         counts = [signature_calls[pieces] for pieces in templated]
         group_labels = cut_units(block, counts, threshold, params.max_linkage_units, params.max_rounds)
         per_unit = {
-            pieces: (label, unit, "\n".join(pieces))
-            for unit, (pieces, label) in enumerate(zip(templated, group_labels, strict=True))
+            pieces: (label, unit) for unit, (pieces, label) in enumerate(zip(templated, group_labels, strict=True))
         }
         for i, signature in enumerate(signatures):
             if signature.pieces:
-                raw[i], units[i], keys[i] = per_unit[signature.pieces]
+                raw[i], units[i] = per_unit[signature.pieces]
         next_label = max(group_labels) + 1
     one_offs = [i for i, signature in enumerate(signatures) if signature.is_empty]
     if one_offs:
@@ -293,15 +291,15 @@ def cluster_calls(
         text_unit = {text: len(templated) + i for i, text in enumerate(distinct)}
         for i, text in zip(one_offs, texts, strict=True):
             raw[i] = next_label + text_labels[text]
-            keys[i] = "\uffff" + text  # after every templated key: one-offs never take a templated cluster's id
-            units[i] = text_unit[text]
-    return Clustering(canonical_ids(raw, keys), units, tuple(blocks))
+            units[i] = text_unit[text]  # after every templated unit: one-offs never take a templated cluster's id
+    return Clustering(canonical_ids(raw, units), units, tuple(blocks))
 
 
-def canonical_ids(raw: Sequence[int], keys: Sequence[str]) -> list[int]:
-    """Renumber clusters by size (largest first), ties broken by their smallest member key."""
+def canonical_ids(raw: Sequence[int], keys: Sequence[int]) -> list[int]:
+    """Renumber clusters by size (largest first), ties broken by their smallest member key (the rank of the
+    member's signature, or one-off prompt text, in sorted order: the same whatever the input order)."""
     sizes: dict[int, int] = {}
-    first_key: dict[int, str] = {}
+    first_key: dict[int, int] = {}
     for label, key in zip(raw, keys, strict=True):
         sizes[label] = sizes.get(label, 0) + 1
         first_key[label] = min(first_key.get(label, key), key)

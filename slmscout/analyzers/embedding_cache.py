@@ -53,7 +53,8 @@ class CachedEmbedder:
             folder.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA mmap_size=1073741824")  # read through the OS page cache, not SQLite's own
+            # read with read(2), not memory-mapped: mapped pages of a large cache would count as this process's memory
+            self._db.execute("PRAGMA mmap_size=0")
             self._db.execute("PRAGMA cache_size=-65536")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, dims INTEGER, vector BLOB) WITHOUT ROWID"
@@ -102,4 +103,7 @@ class CachedEmbedder:
             vectors = self.inner.embed([t for _, t in batch])
             self._store([k for k, _ in batch], vectors)
             found.update((k, v) for (k, _), v in zip(batch, vectors, strict=True))
-        return np.stack([found[k] for k in keys]).astype(np.float32)
+        out = np.empty((len(keys), next(iter(found.values())).shape[0]), dtype=np.float32)
+        for row, key in enumerate(keys):
+            out[row] = found[key]
+        return out
