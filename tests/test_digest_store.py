@@ -545,3 +545,15 @@ def test_prune_tolerates_entries_removed_meanwhile(tmp_path: Path, monkeypatch: 
     store.prune()
     monkeypatch.undo()
     assert _entries(store) == set()
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX permissions")
+def test_the_cli_refuses_a_shared_cache_folder_in_one_line(fake_model: HashingEmbedder, tmp_path: Path) -> None:
+    """Through the CLI, a digest folder others can read ends the run with exit 4 and a one-line message naming the
+    way out, before any trace is read."""
+    cache = tmp_path / "cache"
+    DigestStore(cache).root.chmod(0o775)
+    result = runner.invoke(app, ["analyze", str(OPENHANDS_SAMPLE), "-q", "--no-save", "--cache-dir", str(cache)])
+    assert result.exit_code == 4
+    assert "not private" in result.output and "--no-cache" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
