@@ -210,3 +210,49 @@ def test_members_of_equals_isin(seed: int) -> None:
     got = members_of(values, sorted_set)
     assert got.dtype == np.bool_ and got.shape == values.shape
     assert np.array_equal(got, np.isin(values, sorted_set))
+
+
+@pytest.mark.parametrize("logging_days", [0.0, 2.5])
+def test_a_cluster_of_no_calls_has_zero_evidence_beside_the_others(logging_days: float) -> None:
+    """A cluster with no calls (a caller's choice of rows, never the pipeline's) gives zero figures, as the evidence of
+    one cluster always gave, and leaves the other clusters' evidence as it is."""
+    rnd = random.Random(7)
+    shape = {"text": 0.7, "untimed": 0.3, "no_cost": 0.3, "mixed": 0.3}
+    facts = [_fact(rnd, n, shape) for n in range(12)]
+    columns = CallColumns.of_facts(facts)
+    members = [np.arange(0, 5), np.zeros(0, dtype=np.int64), np.arange(5, 12)]
+    signatures = [_signatures(rnd, len(m)) for m in members]
+    skeletons = [["pa"], ["pa"], []]
+
+    got = cluster_evidences(columns, members, 12, signatures, skeletons, logging_days)
+    zero = Distribution(0.0, 0.0, 0.0, 0.0)
+    days = logging_days or None
+    assert got[1] == ClusterEvidence(
+        calls=0,
+        share=0.0,
+        input_tokens=zero,
+        output_tokens=zero,
+        token_source="mixed",
+        responses=0,
+        json_share=0.0,
+        schema_share=0.0,
+        code_share=0.0,
+        distinct_outputs=0,
+        distinct_output_share=0.0,
+        output_entropy_bits=0.0,
+        tool_call_share=0.0,
+        tools_offered_share=0.0,
+        multi_step_share=0.0,
+        prompt_turns_p50=0.0,
+        prompt_turns_max=0,
+        history_share=0.0,
+        error_share=0.0,
+        repeat_share=0.0,
+        template_homogeneity=0.0,
+        cost_usd_reported=None,
+        days_logged=days,
+        calls_per_day=0.0 if days else None,
+    )
+    assert cluster_evidence(columns, members[1], 12, [], ["pa"], logging_days) == got[1]
+    for c in (0, 2):
+        assert got[c] == cluster_evidence(columns, members[c], 12, signatures[c], skeletons[c], logging_days)

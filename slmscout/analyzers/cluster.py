@@ -35,6 +35,7 @@ Matrix = NDArray[np.float64]
 Vectors = NDArray[np.float32]  # embeddings: single precision halves the memory of the largest arrays
 DEFAULT_DISTANCE_THRESHOLD = 0.35  # chosen for all-MiniLM-L6-v2 on benchmarks/clustering.py
 ASSIGN_CHUNK = 2048
+MAX_ROUNDS = 3  # rounds of clustering the units no cluster took (cut_units)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,7 @@ class ClusteringParams:
     embedding_weight: float = 0.5  # share of the piece-embedding similarity in the mix; 0 is lexical only
     one_off_prompt_chars: int = 2000  # prompt text embedded for calls with no recurring template
     max_linkage_units: int = 4000  # units clustered exactly; the rest join the nearest cluster (memory O(cap^2))
-    max_rounds: int = 3  # rounds of clustering the units no cluster took; then each is a cluster of its own
+    max_rounds: int = MAX_ROUNDS  # rounds of clustering the units no cluster took; then each is a cluster of its own
 
 
 def piece_weight(piece: str, index: TemplateIndex) -> float:
@@ -179,7 +180,9 @@ def cut_tree(similarity: Matrix, threshold: float) -> list[int]:
     return [int(label) - 1 for label in fcluster(tree, t=threshold, criterion="distance")]
 
 
-def cut_units(block: FeatureBlock, counts: Sequence[int], threshold: float, cap: int, rounds: int = 3) -> list[int]:
+def cut_units(
+    block: FeatureBlock, counts: Sequence[int], threshold: float, cap: int, rounds: int = MAX_ROUNDS
+) -> list[int]:
     """Average-linkage clusters of a block's units, in bounded memory and time.
 
     Up to ``cap`` units are clustered exactly. Beyond that, the ``cap`` units that stand for the most calls are

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
-from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +14,7 @@ from slmscout.analyzers.columns import CallColumns, Index
 from slmscout.analyzers.response_shape import parse_json_output
 from slmscout.analyzers.signature import TaskSignature
 
-__all__ = ["cluster_evidence", "distribution", "entropy_bits", "homogeneity", "parse_json_output"]
+__all__ = ["cluster_evidence", "cluster_evidences", "distribution", "homogeneity", "parse_json_output"]
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -27,12 +25,6 @@ def distribution(values: Sequence[float] | NDArray[np.integer] | NDArray[np.floa
         return Distribution(0.0, 0.0, 0.0, 0.0)
     p50, p95 = np.percentile(array, [50, 95])
     return Distribution(p50=float(p50), p95=float(p95), max=float(array.max()), total=float(array.sum()))
-
-
-def entropy_bits(values: Sequence[Hashable]) -> float:
-    counts = Counter(values)
-    total = len(values)
-    return max(0.0, -sum(c / total * math.log2(c / total) for c in counts.values())) if total else 0.0
 
 
 def homogeneity(signatures: Sequence[TaskSignature], skeleton: Sequence[str]) -> float:
@@ -143,6 +135,19 @@ def cluster_evidences(
     """The evidence of every cluster at once; cluster ``c``'s calls are the rows ``members[c]`` of ``columns``."""
     if not members:
         return []
+    if any(not len(m) for m in members):  # grouping needs a call per cluster: clusters with none are set apart
+        kept = [c for c, m in enumerate(members) if len(m)]
+        found = iter(
+            cluster_evidences(
+                columns,
+                [members[c] for c in kept],
+                total_calls,
+                [signatures[c] for c in kept],
+                [skeletons[c] for c in kept],
+                logging_days,
+            )
+        )
+        return [next(found) if len(m) else _without_calls(logging_days) for m in members]
     groups = Groups.of(members)
     k = len(members)
     label = groups.label
@@ -224,6 +229,38 @@ def cluster_evidences(
             )
         )
     return out
+
+
+def _without_calls(logging_days: float) -> ClusterEvidence:
+    """The evidence of a cluster of no calls: every figure zero, nothing reported or known."""
+    zero = Distribution(0.0, 0.0, 0.0, 0.0)
+    days = logging_days or None
+    return ClusterEvidence(
+        calls=0,
+        share=0.0,
+        input_tokens=zero,
+        output_tokens=zero,
+        token_source="mixed",
+        responses=0,
+        json_share=0.0,
+        schema_share=0.0,
+        code_share=0.0,
+        distinct_outputs=0,
+        distinct_output_share=0.0,
+        output_entropy_bits=0.0,
+        tool_call_share=0.0,
+        tools_offered_share=0.0,
+        multi_step_share=0.0,
+        prompt_turns_p50=0.0,
+        prompt_turns_max=0,
+        history_share=0.0,
+        error_share=0.0,
+        repeat_share=0.0,
+        template_homogeneity=0.0,
+        cost_usd_reported=None,
+        days_logged=days,
+        calls_per_day=0.0 if days else None,
+    )
 
 
 def cluster_evidence(
