@@ -69,6 +69,37 @@ def test_no_save_writes_no_run(fake_model: HashingEmbedder, tmp_path: Path, monk
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_map_is_laid_out_only_for_outputs_that_show_it(
+    fake_model: HashingEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """t-SNE takes seconds on a large run: a run that writes neither a saved run nor the JSON report skips it, and
+    its clusters and per-call figures are the same."""
+    from slmscout.analyzers import pipeline
+
+    laid_out: list[int] = []
+    real = pipeline.map_coordinates
+
+    def counting(*args: object, **kwargs: object) -> list[tuple[float, float]]:
+        laid_out.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "map_coordinates", counting)
+    plain, shown = tmp_path / "plain.csv", tmp_path / "shown.csv"
+    result = runner.invoke(app, ["analyze", str(OPENHANDS_SAMPLE), "--no-save", "-q", "--calls-csv", str(plain)])
+    assert result.exit_code == 0, result.output
+    assert laid_out == []
+    result = runner.invoke(app, ["analyze", str(OPENHANDS_SAMPLE), "--no-save", "--json", "--calls-csv", str(shown)])
+    assert result.exit_code == 0, result.output
+    assert laid_out == [1]
+    document = json.loads(result.stdout)
+    assert document["manifest"]["parameters"]["map"]["method"].startswith("t-SNE")
+    assert any(a["x"] or a["y"] for a in document["analysis"]["assignments"])
+    assert plain.read_bytes() == shown.read_bytes()
+    result = runner.invoke(app, ["analyze", str(OPENHANDS_SAMPLE), "-q", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert laid_out == [1, 1]
+
+
 def test_analyze_json_is_pure_json_that_fits_the_schema(fake_model: HashingEmbedder, tmp_path: Path) -> None:
     result = runner.invoke(app, ["analyze", str(OPENHANDS_SAMPLE), "--json", "--out", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output

@@ -42,13 +42,17 @@ class AnalysisParams:
     prices_path: Path | None = None
     framework: str | None = None  # declared by the user; else inferred from the trace formats
     map_seed: int = MAP_SEED
+    # lay out the map of calls (seconds at 100k calls); without it every call sits at (0, 0): for runs whose
+    # outputs show no map (no saved run, no JSON report)
+    lay_out_map: bool = True
 
     def as_dict(self) -> dict[str, object]:
+        map_layout = {"method": "t-SNE on the clustering distances", "seed": self.map_seed, "max_units": MAP_UNITS}
         return {
             "clustering": dataclasses.asdict(self.clustering),
             "verdict": dataclasses.asdict(self.verdict),
             "min_prompts": self.min_prompts,
-            "map": {"method": "t-SNE on the clustering distances", "seed": self.map_seed, "max_units": MAP_UNITS},
+            "map": map_layout if self.lay_out_map else None,
             "catalog": str(self.catalog_path) if self.catalog_path else "built-in",
             "prices": str(self.prices_path) if self.prices_path else "built-in",
         }
@@ -139,9 +143,12 @@ def analyze_table(
     signatures, index = mine_signatures(table.pieces(), table.piece_texts, params.min_prompts)
     clustering = cluster_calls(signatures, index, embedder, params.clustering, table.prompt_texts)
     labels = clustering.labels
-    progress.stage("Laying out the map")
     call_ids: list[str] = facts.call_id.tolist()
-    coordinates = map_coordinates(clustering, call_ids, params.map_seed)
+    if params.lay_out_map:
+        progress.stage("Laying out the map")
+        coordinates = map_coordinates(clustering, call_ids, params.map_seed)
+    else:
+        coordinates = [(0.0, 0.0)] * len(call_ids)
     label_array = np.asarray(labels, dtype=np.int64)
     by_label = np.argsort(label_array, kind="stable")
     bounds = np.searchsorted(label_array[by_label], np.arange(max(labels) + 2 if labels else 1))

@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.manifold import TSNE
 
 from slmscout.analyzers.cluster import Clustering
 
@@ -40,6 +39,8 @@ def _layout(distance: np.ndarray, seed: int) -> np.ndarray:
         return np.zeros((1, 2))
     if n == 2:
         return np.array([[-1.0, 0.0], [1.0, 0.0]])
+    from sklearn.manifold import TSNE  # imported here: runs that lay out no map do without it
+
     tsne = TSNE(
         n_components=2,
         metric="precomputed",

@@ -221,6 +221,7 @@ def analyze(
         catalog_path=catalog,
         prices_path=prices,
         framework=framework or ("metagpt" if demo else None),
+        lay_out_map=not no_save or json_output,  # only the saved run's HTML report and the JSON report show it
     )
     err = Console(stderr=True)
     cache_root = cache_dir if cache_dir is not None else default_cache_dir()
