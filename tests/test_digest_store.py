@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import stat
+import time
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
@@ -19,7 +20,7 @@ from typer.testing import CliRunner
 from slmscout.analyzers import digest, digest_store
 from slmscout.analyzers.calltable import read_shard
 from slmscout.analyzers.digest import Digester
-from slmscout.analyzers.digest_store import ENTRY_FILE, KEY_FILE, DigestStore, code_fingerprint
+from slmscout.analyzers.digest_store import ENTRY_FILE, IN_USE_SECONDS, KEY_FILE, DigestStore, code_fingerprint
 from slmscout.analyzers.facts import CALL_COLUMN
 from slmscout.analyzers.pipeline import AnalysisParams
 from slmscout.cli.app import app
@@ -542,8 +543,23 @@ def test_prune_tolerates_entries_removed_meanwhile(tmp_path: Path, monkeypatch: 
         return iter(listed)
 
     monkeypatch.setattr(Path, "iterdir", iterdir_then_remove)
-    store.prune()
+    store.prune(now=time.time() + IN_USE_SECONDS + 1)
     monkeypatch.undo()
+    assert _entries(store) == set()
+
+
+def test_prune_spares_entries_used_within_the_hour(tmp_path: Path) -> None:
+    """Runs side by side take no lock: an entry another run found in the last hour may still be read by it (its
+    shards are opened until it ends), so it stays even past the bound; once older, it goes."""
+    store = DigestStore(tmp_path / "cache", max_bytes=1)
+    for key in ("a" * 40, "b" * 40):
+        store.keep(key, _stage(tmp_path, key, 10), ["shard-000000.arrow"], ReadSummary(), 1)
+    long_ago = time.time() - IN_USE_SECONDS - 60
+    os.utime(store.root / ("a" * 40) / ENTRY_FILE, (long_ago, long_ago))
+    store.prune()
+    assert _entries(store) == {"b" * 40}
+    assert store.find("b" * 40) is not None
+    store.prune(now=time.time() + IN_USE_SECONDS + 1)
     assert _entries(store) == set()
 
 

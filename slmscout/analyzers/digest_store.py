@@ -14,7 +14,8 @@ Only redacted digests are kept (a run with ``--no-redact`` digests into its work
 store holds what a saved run's calls.jsonl holds: redacted text. Redaction placeholders are keyed hashes
 (``Redactor(deferred_key=...)``); the key is kept beside the entries (``redaction.key``, readable by its owner only)
 so that digests of different runs agree on every value. The store is bounded: past ``max_bytes``, the entries used
-least recently are removed.
+least recently are removed, except those used in the last ``IN_USE_SECONDS`` (a run side by side may still be
+reading them: runs take no lock on the store).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import json
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +43,7 @@ FOLDER = "digests"
 KEY_FILE = "redaction.key"
 ENTRY_FILE = "unit.json"
 DEFAULT_MAX_BYTES = 20 * 2**30
+IN_USE_SECONDS = 3600  # an entry found this recently may be in use by another run: never removed
 # Modules whose code decides what a digest holds, besides every module of slmscout.traces.
 DIGEST_MODULES = ("digest.py", "facts.py", "pieces.py", "tokens.py", "response_shape.py")
 
@@ -181,10 +184,12 @@ class DigestStore:
             return stored
         return self.find(key)
 
-    def prune(self, keep: Sequence[str] = ()) -> None:
+    def prune(self, keep: Sequence[str] = (), now: float | None = None) -> None:
         """Remove the least recently used entries while the store holds more than ``max_bytes``; the entries
-        ``keep`` names (the running run's) are never removed."""
+        ``keep`` names (the running run's) and those used in the last ``IN_USE_SECONDS`` (perhaps by a run side by
+        side, whose shards are read until it ends) are never removed, so the bound can be passed for that long."""
         kept = set(keep)
+        recent = (time.time() if now is None else now) - IN_USE_SECONDS
         entries = []
         total = 0
         for folder in self.root.iterdir():
@@ -196,7 +201,7 @@ class DigestStore:
             except OSError:
                 continue
             total += size
-            if folder.name not in kept:
+            if folder.name not in kept and used < recent:
                 entries.append((used, folder.name, size, folder))
         for _, _, size, folder in sorted(entries):
             if total <= self.max_bytes:
