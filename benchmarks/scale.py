@@ -14,7 +14,9 @@ Each size runs the installed CLI exactly as a user would, in a subprocess:
 
     slmscout analyze DIR/calls.jsonl --quiet --no-save --calls-csv OUT.csv --cache-dir CACHE
 
-first with a fresh empty CACHE (cold), then the same command again on the same CACHE (warm). For each run: wall
+first with a fresh empty CACHE (cold), then the same command again on the same CACHE (warm), ``--warm-runs`` times
+(default 3): the warm figure is the median run, and every warm time is printed (this shared machine's speed varies
+by as much as 1.5x from hour to hour; a cold run is made once, a second would not be cold). For each run: wall
 seconds of the whole subprocess (interpreter start, imports, model load, reading, analysis, writing the CSV) and
 its peak memory, measured two ways: the kernel's peak resident set of the largest process of the child's tree
 (``ru_maxrss`` from ``os.wait4`` on the child, which folds in every descendant it reaped), and the sampled sum of
@@ -115,7 +117,17 @@ class SizeResult:
     generation: dict[str, object]
     generated_now: bool
     cold: SlmscoutRun
-    warm: SlmscoutRun
+    warm: SlmscoutRun  # the median of warm_runs (by seconds), or the first that failed
+    warm_runs: list[SlmscoutRun]
+
+
+def median_run(runs: Sequence[SlmscoutRun]) -> SlmscoutRun:
+    """The run of median seconds (the lower middle of an even count); a failed run, if any, stands for them all."""
+    failed = [run for run in runs if run.measured is None or not run.measured.ok or run.error]
+    if failed:
+        return failed[0]
+    ranked = sorted(runs, key=lambda run: run.measured.seconds if run.measured else 0.0)
+    return ranked[(len(ranked) - 1) // 2]
 
 
 # --------------------------------------------------------------------------------------------------- corpora
@@ -285,7 +297,9 @@ def run_slmscout(
     return run
 
 
-def benchmark_size(calls: int, seed: int, source: Source, limits: tuple[float, float]) -> SizeResult:
+def benchmark_size(
+    calls: int, seed: int, source: Source, limits: tuple[float, float], warm_runs: int = 3
+) -> SizeResult:
     folder, generation, generated_now = ensure_corpus(calls, seed, source)
     labels = clustering.read_labels(folder / "labels.csv")
     with tempfile.TemporaryDirectory(prefix=f"slmscout-scale-{calls}-") as tmp:
@@ -293,10 +307,13 @@ def benchmark_size(calls: int, seed: int, source: Source, limits: tuple[float, f
         cache.mkdir()  # fresh and empty: the cold run
         cold = run_slmscout(folder, cache, Path(tmp) / "cold.csv", "cold", limits, labels)
         if cold.measured is not None and cold.measured.ok:
-            warm = run_slmscout(folder, cache, Path(tmp) / "warm.csv", "warm", limits, labels)
+            warms = [
+                run_slmscout(folder, cache, Path(tmp) / f"warm-{n}.csv", "warm", limits, labels)
+                for n in range(1, warm_runs + 1)
+            ]
         else:
-            warm = SlmscoutRun("warm", None, error="the cold run failed")
-    return SizeResult(calls, folder, generation, generated_now, cold, warm)
+            warms = [SlmscoutRun("warm", None, error="the cold run failed")]
+    return SizeResult(calls, folder, generation, generated_now, cold, median_run(warms), warms)
 
 
 def run_bertopic(folder: Path) -> clustering.MethodRun:
@@ -341,6 +358,10 @@ def fmt_seconds(run: SlmscoutRun) -> str:
     return f"{m.seconds:.1f}" + ("" if m.ok else " FAILED")
 
 
+def highest_peak(runs: Sequence[SlmscoutRun]) -> SlmscoutRun:
+    return max(runs, key=lambda run: run.measured.peak_mb if run.measured else -1.0)
+
+
 def fmt_peak(run: SlmscoutRun) -> str:
     m = run.measured
     return "-" if m is None else f"{m.maxrss_mb:,.0f}/{m.tree_peak_mb:,.0f}"
@@ -348,7 +369,8 @@ def fmt_peak(run: SlmscoutRun) -> str:
 
 def print_table(results: Sequence[SizeResult]) -> None:
     print("\n== slmscout analyze (cold = fresh --cache-dir, warm = same command again on it) ==")
-    print("   peak MB = largest process (kernel ru_maxrss) / whole process tree (sampled sum of RSS)")
+    print("   peak MB = largest process (kernel ru_maxrss) / whole process tree (sampled sum of RSS); warm: the median")
+    print("   run's seconds, the highest peak of the warm runs")
     header = (
         f"{'calls':>9} {'file MB':>8} {'dup %':>6} {'gen s':>6} {'cold s':>9} {'cold peak MB':>13} "
         f"{'warm s':>9} {'warm peak MB':>13} {'clusters':>8} {'homog':>6} {'compl':>6} {'V':>6}  warm=cold"
@@ -366,15 +388,20 @@ def print_table(results: Sequence[SizeResult]) -> None:
             else f"{'-':>8} {'-':>6} {'-':>6} {'-':>6}"
         )
         same = "-"
-        if r.cold.assignment is not None and r.warm.assignment is not None:
-            same = "yes" if r.cold.assignment == r.warm.assignment else "NO"
+        if r.cold.assignment is not None and all(run.assignment is not None for run in r.warm_runs):
+            same = "yes" if all(r.cold.assignment == run.assignment for run in r.warm_runs) else "NO"
         gen = f"{gen_seconds:>6.1f}" if r.generated_now else f"{'reuse':>6}"
+        warm_peak = fmt_peak(highest_peak(r.warm_runs))
         print(
             f"{r.calls:>9,} {size_mb:>8,.0f} {100 * dup_share:>6.2f} {gen} {fmt_seconds(r.cold):>9} "
-            f"{fmt_peak(r.cold):>13} {fmt_seconds(r.warm):>9} {fmt_peak(r.warm):>13} {scores}  {same}"
+            f"{fmt_peak(r.cold):>13} {fmt_seconds(r.warm):>9} {warm_peak:>13} {scores}  {same}"
         )
     for r in results:
-        for run in (r.cold, r.warm):
+        if len(r.warm_runs) > 1:
+            times = ", ".join(fmt_seconds(run) for run in r.warm_runs)
+            print(f"   {r.calls:,} warm runs: {times} s (median in the table)")
+    for r in results:
+        for run in (r.cold, *r.warm_runs):
             if run.error and run.measured is not None:
                 print(f"   {r.calls:,} {run.cache}: {run.error}")
 
@@ -415,7 +442,9 @@ def verdict_lines(
             continue
         m = run.measured
         ok = m.ok and m.seconds <= max_seconds and (max_mb is None or m.peak_mb <= max_mb)
-        got = f"{m.seconds:.1f} s, peak {m.peak_mb:,.0f} MB" + (f"; {run.error}" if run.error else "")
+        runs = len(result.warm_runs) if kind == "warm" else 1
+        median = f" (median of {runs} runs)" if runs > 1 else ""
+        got = f"{m.seconds:.1f} s{median}, peak {m.peak_mb:,.0f} MB" + (f"; {run.error}" if run.error else "")
         lines.append(("PASS" if ok else "FAIL", f"{name}  (got {got})"))
     name = f"{BERTOPIC_SIZE:,} calls: slmscout faster than BERTopic and a higher V-measure"
     slm = results.get(BERTOPIC_SIZE)
@@ -488,6 +517,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=round(0.6 * PHYSICAL_GB),
         help="kill a run whose process tree holds more than this resident memory (default: 60%% of RAM)",
     )
+    parser.add_argument("--warm-runs", type=int, default=3, help="warm runs per size, the median reported (default 3)")
     parser.add_argument("--skip-bertopic", action="store_true", help=f"do not run BERTopic on {BERTOPIC_SIZE:,}")
     parser.add_argument(
         "--data", type=Path, default=generate_corpus.DEFAULT_DATA, help="real source corpora for the generator"
@@ -524,7 +554,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     source = Source(args.data)
     results: dict[int, SizeResult] = {}
     for calls in args.sizes:
-        results[calls] = benchmark_size(calls, args.seed, source, (args.timeout, args.max_rss_gb * 1024))
+        limits = (args.timeout, args.max_rss_gb * 1024)
+        results[calls] = benchmark_size(calls, args.seed, source, limits, max(1, args.warm_runs))
     bertopic = None if bertopic_skipped else run_bertopic(results[BERTOPIC_SIZE].folder)
 
     print_table(list(results.values()))
