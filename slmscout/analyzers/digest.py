@@ -183,14 +183,13 @@ class Digester:
         """Every unit's shards (files, or tables in memory), in unit order; what reading found goes into
         ``summary``."""
         shards: list[ShardSource] = []
-        entries = {entry.path: entry for entry in summary.files}
         for unit in units:
-            shards += self._unit(unit, summary, entries)
+            shards += self._unit(unit, summary)
         if self.store is not None:
             self.store.prune(keep=self._keys)
         return shards
 
-    def _unit(self, unit: ReadUnit, summary: ReadSummary, entries: dict[str, FileRead]) -> list[ShardSource]:
+    def _unit(self, unit: ReadUnit, summary: ReadSummary) -> list[ShardSource]:
         key = None
         before: list[tuple[int, int, int]] | None = None
         if self.store is not None and isinstance(unit.reader, FileReader):
@@ -201,7 +200,8 @@ class Digester:
                 digests = []
             if digests:
                 for path, (size, sha) in zip(unit.files, digests, strict=True):
-                    entries[str(path)].size, entries[str(path)].sha256 = size, sha
+                    entry = summary.entry(str(path))
+                    entry.size, entry.sha256 = size, sha
                 key = self.store.entry_key(unit, digests)
                 self._keys.append(key)
                 stored = self.store.find(key)

@@ -53,10 +53,21 @@ class ReadSummary:
 
     def _index(self) -> dict[str, FileRead]:
         """Path -> entry, brought up to date with entries appended since (files are only ever appended)."""
-        for entry in self.files[self._indexed :]:
-            self._entries[entry.path] = entry  # as a dict of them all would: the last entry of a path
-        self._indexed = len(self.files)
+        if self._indexed < len(self.files):
+            for entry in self.files[self._indexed :]:
+                self._entries[entry.path] = entry  # as a dict of them all would: the last entry of a path
+            self._indexed = len(self.files)
         return self._entries
+
+    def entry(self, path: str) -> FileRead:
+        """The entry of the file at ``path``, added (format unknown) when the summary has none yet."""
+        entries = self._index()
+        found = entries.get(path)
+        if found is None:
+            found = entries[path] = FileRead(path=path, format=None)
+            self.files.append(found)
+            self._indexed += 1
+        return found
 
     def skip(self, reason: str, location: str) -> None:
         group = self.skips.setdefault(reason, SkipGroup(reason))
@@ -66,13 +77,8 @@ class ReadSummary:
 
     def merge(self, other: ReadSummary) -> None:
         """Add what ``other`` read (a part of the input read on its own) to this summary, as if read here."""
-        entries = self._index()
         for read in other.files:
-            entry = entries.get(read.path)
-            if entry is None:
-                entry = entries[read.path] = FileRead(path=read.path, format=None)
-                self.files.append(entry)
-                self._indexed += 1
+            entry = self.entry(read.path)
             entry.calls += read.calls
             entry.skipped += read.skipped
             if read.consumed and not entry.consumed:
@@ -173,13 +179,9 @@ class Accounting:
 
     def __init__(self, summary: ReadSummary) -> None:
         self.summary = summary
-        self.entries = {entry.path: entry for entry in summary.files}
 
     def entry(self, path: str) -> FileRead:
-        if path not in self.entries:
-            self.entries[path] = FileRead(path=path, format=None)
-            self.summary.files.append(self.entries[path])
-        return self.entries[path]
+        return self.summary.entry(path)
 
     def skip(self, reason: str, path: Path, position: str) -> None:
         self.entry(str(path)).skipped += 1
