@@ -32,6 +32,7 @@ import pyarrow as pa
 from slmscout.analyzers.calltable import ShardSource, write_shard
 from slmscout.analyzers.digest_store import DigestStore
 from slmscout.analyzers.facts import facts_table
+from slmscout.analyzers.gc_tuning import collect_cycles_less_often
 from slmscout.analyzers.progress import NoProgress, Progress
 from slmscout.traces.budget import MemoryBudget
 from slmscout.traces.ingest import Accounting, FileRead, LineBatch, ReadSummary, ReadUnit, line_batches, read_line_batch
@@ -50,6 +51,14 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """Fresh processes (spawned: no copy of this process's memory or threads) for digesting batches, each with the
+    collector tuned for the many long-lived memo entries it builds."""
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=get_context("spawn"), initializer=collect_cycles_less_often
+    )
 
 
 def new_redaction_key() -> bytes:
@@ -176,7 +185,7 @@ class Digester:
         if self.workers <= 1:
             return _digest(work, self.redaction_key, shard)
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
+            self._pool = worker_pool(self.workers)
         return self._pool.submit(_digest, work, self.redaction_key, shard)
 
     def digest(self, units: Sequence[ReadUnit], summary: ReadSummary) -> list[ShardSource]:

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from slmscout import __version__
+from slmscout.analyzers.gc_tuning import collect_cycles_less_often
 from slmscout.errors import SlmscoutError, UsageError
 
 if TYPE_CHECKING:
@@ -453,4 +454,5 @@ def report_console() -> Console:
 
 def main() -> None:
     """Entry point of the ``slmscout`` command."""
+    collect_cycles_less_often()
     app()
