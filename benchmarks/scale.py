@@ -442,7 +442,7 @@ def verdict_lines(
             continue
         m = run.measured
         ok = m.ok and m.seconds <= max_seconds and (max_mb is None or m.peak_mb <= max_mb)
-        runs = len(result.warm_runs) if kind == "warm" else 1
+        runs = len(result.warm_runs) if kind == "warm" and result is not None else 1
         median = f" (median of {runs} runs)" if runs > 1 else ""
         got = f"{m.seconds:.1f} s{median}, peak {m.peak_mb:,.0f} MB" + (f"; {run.error}" if run.error else "")
         lines.append(("PASS" if ok else "FAIL", f"{name}  (got {got})"))
