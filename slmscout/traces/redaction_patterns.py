@@ -61,19 +61,13 @@ class Scan:
     """One text under scan, with what several detectors need computed once: its lowercase form, its digit runs,
     and the answers to gate questions (is this substring or pattern in the lowercased text)."""
 
-    __slots__ = ("_gates", "_lower", "_numeric_runs", "text")
+    __slots__ = ("_gates", "_numeric_runs", "lower", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._lower: str | None = None
+        self.lower = text.lower()  # every scan asks gate questions of it
         self._numeric_runs: list[tuple[int, int]] | None = None
-        self._gates: dict[str | Pattern[str], bool] = {}
-
-    @property
-    def lower(self) -> str:
-        if self._lower is None:
-            self._lower = self.text.lower()
-        return self._lower
+        self._gates: dict[Pattern[str], bool] = {}
 
     @property
     def numeric_runs(self) -> list[tuple[int, int]]:
@@ -83,11 +77,13 @@ class Scan:
         return self._numeric_runs
 
     def gate(self, gate: str | Pattern[str]) -> bool:
-        """Whether the lowercased text holds ``gate`` (a substring, or a pattern to search for)."""
+        """Whether the lowercased text holds ``gate`` (a substring, or a pattern to search for: each pattern is
+        searched once per text, a substring is looked for each time, which costs less than remembering it)."""
+        if isinstance(gate, str):
+            return gate in self.lower
         answer = self._gates.get(gate)
         if answer is None:
-            answer = gate in self.lower if isinstance(gate, str) else gate.search(self.lower) is not None
-            self._gates[gate] = answer
+            answer = self._gates[gate] = gate.search(self.lower) is not None
         return answer
 
 
@@ -320,8 +316,9 @@ class PrefixedTokens:
 
     def find(self, scan: Scan) -> list[Finding]:
         found: list[Finding] = []
+        lower = scan.lower
         for gate, members in self._families:
-            if gate is None or scan.gate(gate):
+            if gate is None or (gate in lower if isinstance(gate, str) else scan.gate(gate)):
                 for pattern in members:
                     self._matches(scan.text, pattern, found)
         return found
