@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from slmscout.analyzers import embed
 from slmscout.analyzers.embed import (
+    PARALLEL_TEXTS,
     TRANSFORMER_MODEL,
     SentenceTransformerEmbedder,
     StaticEmbedder,
@@ -167,6 +168,14 @@ def test_chunks_do_not_change_vectors(texts: list[str]) -> None:
     whole = StaticEmbedder(static_model_path()).embed(sample)
     chunked = StaticEmbedder(static_model_path(), chunk_texts=7, chunk_chars=20_000).embed(sample)
     assert np.array_equal(whole, chunked)
+
+
+def test_threads_do_not_change_vectors(texts: list[str]) -> None:
+    sample = texts[:700] + texts[-60:]  # more than PARALLEL_TEXTS: cut into slices, one per thread
+    assert len(sample) >= 2 * PARALLEL_TEXTS
+    one = StaticEmbedder(static_model_path(), threads=1).embed(sample)
+    three = StaticEmbedder(static_model_path(), threads=3).embed(sample)
+    assert np.array_equal(one, three)
 
 
 def test_surface_of_the_default_embedder() -> None:

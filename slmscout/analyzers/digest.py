@@ -18,7 +18,6 @@ again, and a unit digested now is kept there.
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
@@ -44,13 +43,6 @@ from slmscout.traces.source import file_digest
 BATCH_CALLS = 1000
 BATCH_BYTES = 4 << 20  # raw JSON Lines per batch (at most BATCH_CALLS lines)
 PARALLEL_ABOVE_BYTES = 32 << 20  # inputs smaller than this are digested in the calling process
-
-
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def worker_pool(workers: int) -> ProcessPoolExecutor:

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from itertools import chain
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from slmscout.analyzers.cores import available_cores
 from slmscout.errors import ModelError
 
 if TYPE_CHECKING:
@@ -35,6 +37,7 @@ STATIC_MODEL_SETTINGS = "slmscout.json"  # in a model folder: {"name": ..., "dis
 BATCH_SIZE = 64
 CHUNK_TEXTS = 4096  # StaticEmbedder: texts tokenised and pooled together, so memory stays bounded for any input size
 CHUNK_CHARS = 2_000_000  # ... and at most about this many characters handed to the tokenizer at once
+PARALLEL_TEXTS = 256  # StaticEmbedder: batches of at least this many texts are tokenised on every core
 
 
 class Embedder(Protocol):
@@ -308,12 +311,24 @@ def _piece_chars(limit: int, tokens: int, chars: int) -> int:
     return (limit - tokens) * chars * 5 // (4 * tokens) + 64
 
 
-def _batch_encoder(tokenizer: Tokenizer) -> Callable[[list[str]], list[Encoding]]:
-    """``encode_batch`` without special tokens; ``encode_batch_fast`` (same ids, no offsets) where tokenizers has it."""
+def _batch_encoder(tokenizer: Tokenizer, threads: int) -> Callable[[list[str]], list[Encoding]]:
+    """``encode_batch`` without special tokens; ``encode_batch_fast`` (same ids, no offsets) where tokenizers has it.
+
+    A large batch is cut into one slice per thread, encoded side by side: tokenizers lets go of the GIL while it
+    encodes. Python threads, not tokenizers' own (TOKENIZERS_PARALLELISM stays off): they are joined before the call
+    returns, so a process forked later inherits no thread pool."""
     encode = getattr(tokenizer, "encode_batch_fast", tokenizer.encode_batch)
 
-    def run(texts: list[str]) -> list[Encoding]:
+    def one(texts: list[str]) -> list[Encoding]:
         return list(encode(texts, add_special_tokens=False))
+
+    def run(texts: list[str]) -> list[Encoding]:
+        if threads <= 1 or len(texts) < PARALLEL_TEXTS:
+            return one(texts)
+        step = -(-len(texts) // threads)
+        with ThreadPoolExecutor(threads) as pool:
+            slices = pool.map(one, [texts[i : i + step] for i in range(0, len(texts), step)])
+            return [encoding for part in slices for encoding in part]
 
     return run
 
@@ -322,7 +337,13 @@ class StaticEmbedder:
     """A static sentence-transformers folder (StaticEmbedding, optionally Normalize) read with tokenizers and numpy:
     the vectors sentence-transformers gives for it, unit length, without torch."""
 
-    def __init__(self, location: str, chunk_texts: int = CHUNK_TEXTS, chunk_chars: int = CHUNK_CHARS) -> None:
+    def __init__(
+        self,
+        location: str,
+        chunk_texts: int = CHUNK_TEXTS,
+        chunk_chars: int = CHUNK_CHARS,
+        threads: int | None = None,
+    ) -> None:
         settings = _settings(location)
         name = settings.get("name")
         self.name = name if isinstance(name, str) else location
@@ -354,7 +375,7 @@ class StaticEmbedder:
                 tokenizer.no_truncation()
         except Exception as exc:  # any failure to load is the user's model choice or install, said in one line
             raise _load_error(self.name, exc) from None
-        self._encode = _batch_encoder(tokenizer)
+        self._encode = _batch_encoder(tokenizer, threads if threads is not None else available_cores())
         self._normalizations = 2 if normalize else 1  # the Normalize module, then encode's normalize_embeddings
         self._dtype = table.dtype  # every step rounds to the table's precision ...
         # ... and sums in float32 at least, with a float32 copy of a float16 table to gather rows from

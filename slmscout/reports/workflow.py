@@ -13,7 +13,8 @@ from pathlib import Path
 
 from slmscout.analyzers.analysis import Analysis
 from slmscout.analyzers.calltable import CallTable
-from slmscout.analyzers.digest import PARALLEL_ABOVE_BYTES, Digester, available_cores, new_redaction_key
+from slmscout.analyzers.cores import available_cores
+from slmscout.analyzers.digest import PARALLEL_ABOVE_BYTES, Digester, new_redaction_key
 from slmscout.analyzers.digest_store import DigestStore
 from slmscout.analyzers.embed import Embedder
 from slmscout.analyzers.pipeline import AnalysisParams, analyze_table
