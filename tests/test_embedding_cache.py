@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from slmscout.analyzers.embedding_cache import CachedEmbedder, default_cache_dir
+from slmscout.analyzers.embedding_cache import LEGACY_TABLE, TABLE, CachedEmbedder, default_cache_dir
 from tests.conftest import HashingEmbedder
 
 
@@ -80,3 +82,27 @@ def test_vectors_come_back_in_the_order_asked_as_float32_and_the_cache_is_not_ma
     assert out.dtype == np.float32 and out.shape == expected.shape
     assert np.array_equal(out, expected.astype(np.float32))
     assert cache._db.execute("PRAGMA mmap_size").fetchone()[0] == 0
+
+
+def test_a_cache_in_the_first_layout_is_adopted(tmp_path: Path) -> None:
+    """Vectors a cache kept in its first table (WITHOUT ROWID, named ``vectors``) are hits, moved over once."""
+    texts = ["route this ticket", "summarise this thread"]
+    path = CachedEmbedder(HashingEmbedder(), tmp_path).path
+    path.unlink()
+    expected = HashingEmbedder().embed(texts)
+    legacy = sqlite3.connect(path)
+    legacy.execute("CREATE TABLE vectors (key BLOB PRIMARY KEY, dims INTEGER, vector BLOB) WITHOUT ROWID")
+    legacy.executemany(
+        "INSERT INTO vectors VALUES (?, ?, ?)",
+        [(hashlib.sha256(t.encode()).digest(), len(v), v.tobytes()) for t, v in zip(texts, expected, strict=True)],
+    )
+    legacy.commit()
+    legacy.close()
+    inner = HashingEmbedder()
+    cache = CachedEmbedder(inner, tmp_path)
+    assert np.array_equal(cache.embed(texts), expected) and inner.calls == []
+    cache.close()
+    tables = {name for (name,) in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert LEGACY_TABLE not in tables and TABLE in tables
+    again = HashingEmbedder()
+    assert np.array_equal(CachedEmbedder(again, tmp_path).embed(texts), expected) and again.calls == []
