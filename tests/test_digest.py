@@ -8,12 +8,16 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pytest
 
 from slmscout.analyzers import digest
 from slmscout.analyzers.calltable import CallTable, read_shard
 from slmscout.analyzers.digest import digest_calls, new_redaction_key
+from slmscout.analyzers.facts import facts_table
 from slmscout.analyzers.naming import distinctive_terms
+from slmscout.analyzers.pieces import call_pieces
 from slmscout.analyzers.pipeline import AnalysisParams, analyze, canonical_order
 from slmscout.analyzers.tokens import _encoding, count_tokens
 from slmscout.reports.json_report import report_document
@@ -115,6 +119,24 @@ def test_counted_terms_equal_terms_of_the_joined_text() -> None:
 def test_table_of_no_calls_is_empty() -> None:
     table = CallTable([])
     assert len(table) == 0 and table.pieces().hashes.size == 0
+
+
+def test_piece_texts_are_the_pieces_at_the_places_asked() -> None:
+    """Read off shards of one chunk, of several chunks and sliced out of a larger table (offsets not from 0)."""
+    calls = list(read_traces([OPENHANDS_SAMPLE], ReadSummary()))
+    assert len(calls) > 30
+    whole = facts_table(calls[20:])
+    shards = [facts_table(calls[:8]), pa.concat_tables([facts_table(calls[8:12]), facts_table(calls[12:20])]), whole]
+    shards[2] = whole.slice(3)
+    kept = calls[:20] + calls[23:]
+    table = CallTable(shards)
+    expected = {call.call_id: call_pieces(call) for call in kept}
+    ids = table.facts.call_id.tolist()
+    positions = [i for i, call_id in enumerate(ids) for _ in expected[call_id]]
+    pieces = [k for call_id in ids for k in range(len(expected[call_id]))]
+    asked = np.asarray(positions[::-1], dtype=np.int64), np.asarray(pieces[::-1], dtype=np.int64)
+    assert len(positions) > 100
+    assert table.piece_texts(*asked) == [expected[ids[i]][k] for i, k in zip(*asked, strict=True)]
 
 
 def test_digest_keeps_calls_of_one_batch_in_one_file() -> None:

@@ -144,9 +144,12 @@ class CallTable:
         ``positions[i]``, each shard read once."""
         out: list[str] = [""] * len(positions)
         for shard, which, rows in self._by_shard(np.asarray(positions, dtype=np.int64)):
-            lists = self._shards.table(shard).column(PIECES_COLUMN).take(pa.array(rows)).to_pylist()
-            for at, found, piece in zip(which.tolist(), lists, pieces[which].tolist(), strict=True):
-                out[at] = found[piece]
+            column = self._shards.table(shard).column(PIECES_COLUMN)
+            lists = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+            # only the pieces asked for are turned into Python strings, not the whole lists they sit in
+            flat = lists.offsets.to_numpy()[rows] + pieces[which]
+            for at, text in zip(which.tolist(), lists.values.take(pa.array(flat)).to_pylist(), strict=True):
+                out[at] = text
         self._shards.release()
         return out
 
