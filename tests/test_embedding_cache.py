@@ -87,8 +87,10 @@ def test_vectors_come_back_in_the_order_asked_as_float32_and_the_cache_is_not_ma
 def test_a_cache_in_the_first_layout_is_adopted(tmp_path: Path) -> None:
     """Vectors a cache kept in its first table (WITHOUT ROWID, named ``vectors``) are hits, moved over once."""
     texts = ["route this ticket", "summarise this thread"]
-    path = CachedEmbedder(HashingEmbedder(), tmp_path).path
-    path.unlink()
+    probe = CachedEmbedder(HashingEmbedder(), tmp_path / "probe")  # only to learn the file name for this model
+    probe.close()
+    path = tmp_path / "embeddings" / probe.path.name
+    path.parent.mkdir()
     expected = HashingEmbedder().embed(texts)
     legacy = sqlite3.connect(path)
     legacy.execute("CREATE TABLE vectors (key BLOB PRIMARY KEY, dims INTEGER, vector BLOB) WITHOUT ROWID")
