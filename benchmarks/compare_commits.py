@@ -13,8 +13,8 @@ clusters, or not). A report, not a test: it exits 0 unless a run fails.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -24,14 +24,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+
+from scale import read_assignment  # noqa: E402
+
 DEFAULT_CORPUS = REPO_ROOT / "benchmarks" / ".data" / "corpus-100000-seed0" / "calls.jsonl"
 # Runs the slmscout package of the folder on PYTHONPATH (ahead of the installed one), as the `slmscout` command does.
 RUN_CLI = "import sys; from slmscout.cli.app import main; sys.argv[0] = 'slmscout'; main()"
 
 
-def worktree(commit: str, parent: Path) -> Path:
-    """A checkout of ``commit`` under ``parent``, detached, sharing this repository's objects."""
-    folder = parent / commit.replace("/", "_").replace("~", "-").replace("^", "-")
+def worktree(commit: str, folder: Path) -> Path:
+    """A checkout of ``commit`` in ``folder``, detached, sharing this repository's objects."""
     subprocess.run(
         ["git", "-C", str(REPO_ROOT), "worktree", "add", "--detach", "--quiet", str(folder), commit], check=True
     )
@@ -46,17 +49,26 @@ def resolve(commit: str) -> str:
 
 
 def cold_run(code: Path, corpus: Path, scratch: Path) -> tuple[float, dict[str, str]]:
-    """Wall seconds of one cold analyze with the code in ``code``, and each call's cluster id."""
+    """Wall seconds of one cold analyze with the code in ``code``, and each call's cluster id. Run in the empty
+    cache folder, as benchmarks/scale.py runs it: no ./slmscout.toml of the repository applies."""
     cache = Path(tempfile.mkdtemp(dir=scratch))
     out_csv = cache / "calls.csv"
     env = dict(os.environ, PYTHONPATH=str(code))
-    args = ["analyze", str(corpus), "--quiet", "--no-save", "--calls-csv", str(out_csv), "--cache-dir", str(cache)]
+    args = [
+        "analyze",
+        str(corpus.resolve()),
+        "--quiet",
+        "--no-save",
+        "--calls-csv",
+        str(out_csv),
+        "--cache-dir",
+        str(cache),
+    ]
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", RUN_CLI, *args], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-c", RUN_CLI, *args], check=True, env=env, cwd=cache, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - start
-    with out_csv.open(newline="", encoding="utf-8") as handle:
-        clusters = {row["call_id"]: row["cluster_id"] for row in csv.DictReader(handle)}
-    subprocess.run(["rm", "-rf", str(cache)], check=True)
+    clusters = read_assignment(out_csv)
+    shutil.rmtree(cache)
     return seconds, clusters
 
 
@@ -75,8 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     assignments: dict[str, dict[str, str]] = {}
     with tempfile.TemporaryDirectory(prefix="slmscout-compare-") as tmp:
         scratch = Path(tmp)
-        trees = {arm: worktree(names[arm], scratch) for arm in ("base", "head")}
+        trees: dict[str, Path] = {}
         try:
+            for arm in ("base", "head"):  # one folder per arm: the two may be the same commit
+                trees[arm] = worktree(names[arm], scratch / arm)
             print(f"cold analyze of {args.corpus} ({args.corpus.stat().st_size / 1e6:,.0f} MB), alternating")
             for round_no in range(1, args.rounds + 1):
                 for arm in ("base", "head"):
