@@ -317,6 +317,7 @@ class PrefixedTokens:
     def find(self, scan: Scan) -> list[Finding]:
         found: list[Finding] = []
         lower = scan.lower
+        # a substring gate is tested here, as Scan.gate would, without its call: this loop runs ~20 times a text
         for gate, members in self._families:
             if gate is None or (gate in lower if isinstance(gate, str) else scan.gate(gate)):
                 for pattern in members:
