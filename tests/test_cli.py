@@ -30,6 +30,17 @@ def test_version() -> None:
     assert result.exit_code == 0 and result.stdout.strip() == f"slmscout {__version__}"
 
 
+def test_help_text_is_shown_as_written() -> None:
+    """Help is rich markup: a literal [table] must be escaped, and each command's one-line summary fits one row."""
+    analyze_help = runner.invoke(app, ["analyze", "--help"], env={"COLUMNS": "200"})
+    assert analyze_help.exit_code == 0
+    assert "TOML file with [assumptions] and [rules] tables" in analyze_help.stdout
+    listing = runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
+    rows = [line for line in listing.stdout.splitlines() if line.startswith("│ ")]
+    commands = [row.split()[1] for row in rows if len(row.split()) > 1 and not row.split()[1].startswith("-")]
+    assert commands == ["analyze", "show", "export", "formats", "models"]
+
+
 def test_analyze_prints_report(fake_model: HashingEmbedder) -> None:
     result = runner.invoke(app, ["analyze", str(OPENHANDS_SAMPLE)])
     assert result.exit_code == 0, result.output

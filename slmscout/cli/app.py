@@ -118,7 +118,7 @@ def analyze(
         Path | None,
         typer.Option(
             "--config",
-            help="TOML file with [assumptions] and [rules] tables (default: ./slmscout.toml).",
+            help="TOML file with \\[assumptions] and \\[rules] tables (default: ./slmscout.toml).",
             envvar="SLMSCOUT_CONFIG",
             dir_okay=False,
         ),
@@ -268,7 +268,7 @@ def _load(run: str) -> SavedRun:
     return load_run(find_run(run))
 
 
-@app.command()
+@app.command(short_help="Show a saved run again, or render it to HTML, Markdown, CSV or JSON.")
 @reports_errors
 def show(
     run: Annotated[str, typer.Argument(help="A run folder, a run id under reports/, or 'latest'.")],
@@ -335,7 +335,7 @@ def show(
         report_console().print(cluster_view(analysis, analysis.cluster(cluster), examples))
 
 
-@app.command()
+@app.command(short_help="Export chosen clusters' calls as a fine-tuning dataset (JSONL, Hugging Face, Parquet).")
 @reports_errors
 def export(
     run: Annotated[str, typer.Argument(help="A run folder, a run id under reports/, or 'latest'.")],
