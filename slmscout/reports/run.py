@@ -45,7 +45,7 @@ VERSIONED_PACKAGES = (
     "scikit-learn",
     "scipy",
     "numpy",
-    "tiktoken",
+    "bpe-openai",
     "datasets",
     "pyarrow",
 )
