@@ -3,7 +3,10 @@ afterwards, gives exactly what one process reading the calls in canonical order 
 
 from __future__ import annotations
 
+import contextlib
 import random
+import subprocess
+import sys
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -88,6 +91,44 @@ def test_parallel_workflow_gives_the_same_report(
     monkeypatch.setattr("slmscout.reports.workflow.PARALLEL_ABOVE_BYTES", 0)
     monkeypatch.setattr(digest, "BATCH_CALLS", 7)
     assert run(2) == run(1)
+
+
+def test_analysis_libraries_are_imported_while_digesting() -> None:
+    """The workflow and CLI import none of the analysis's slow libraries up front (a large run imports them in a
+    thread during the digest), and the list the thread imports names every one of them."""
+    code = (
+        "import sys\n"
+        "import slmscout.cli.app, slmscout.reports.workflow as w\n"
+        "slow = ('sklearn', 'scipy.cluster', 'scipy.spatial')\n"
+        "assert not [m for m in sys.modules if m.startswith(slow)], 'imported up front'\n"
+        "w._import_all(w.ANALYSIS_LIBRARIES)\n"
+        "before = set(sys.modules)\n"
+        "from slmscout.analyzers.cluster import cut_tree\n"
+        "from slmscout.analyzers.naming import distinctive_terms\n"
+        "import numpy as np\n"
+        "cut_tree(np.eye(3), 0.5)\n"
+        "distinctive_terms(['write the parser', 'plan the trip'])\n"
+        "assert not [m for m in set(sys.modules) - before if m.startswith(slow)], 'not preloaded'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_workers_are_waited_for_only_after_an_error(tmp_path: Path) -> None:
+    """A whole digest's workers tear down on their own while the analysis goes on; after an error, batches still
+    running are waited for, so none writes into a work folder being removed."""
+    waits: list[bool] = []
+
+    class Pool:
+        def shutdown(self, wait: bool, cancel_futures: bool) -> None:
+            waits.append(wait)
+
+    for fails in (False, True):
+        digester = digest.Digester(None, workers=2, work_dir=tmp_path)
+        digester._pool = Pool()  # type: ignore[assignment]
+        with pytest.raises(KeyError) if fails else contextlib.nullcontext(), digester:
+            if fails:
+                raise KeyError("a batch failed")
+    assert waits == [False, True]
 
 
 def test_in_memory_analysis_is_the_same_in_any_order() -> None:

@@ -24,9 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.sparse import csr_matrix, diags
-from scipy.spatial.distance import squareform
 
 from slmscout.analyzers.embed import Embedder
 from slmscout.analyzers.signature import TaskSignature, TemplateIndex
@@ -169,6 +167,10 @@ class FeatureBlock:
 
 def cut_tree(similarity: Matrix, threshold: float) -> list[int]:
     """Average-linkage clusters of items whose similarity matrix is given, cut at a cosine distance."""
+    # imported here, like scikit-learn in naming.py: a large run imports them while its traces are digested
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
     if similarity.shape[0] == 1:
         return [0]
     distance = np.subtract(1.0, similarity, out=similarity)  # the similarity matrix is the caller's to give up

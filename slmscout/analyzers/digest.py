@@ -169,9 +169,12 @@ class Digester:
     def __enter__(self) -> Digester:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        # After a whole digest, workers are not waited for: each takes about a second to tear down its memos after
+        # its last batch, and every shard is written by then (the interpreter joins them at exit). After an error,
+        # batches still running are waited for, so none writes into a work folder being removed.
         if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
+            self._pool.shutdown(wait=exc_type is not None, cancel_futures=True)
 
     def _submit(self, work: LineBatch | list[LLMCall], shard: Path | None) -> Future[Digested] | Digested:
         if self.workers <= 1:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix, hstack
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfTransformer
 
 from slmscout.analyzers.signature import TaskSignature, TemplateIndex
 
@@ -159,6 +158,10 @@ def distinctive_piece(signatures: Sequence[TaskSignature], index: TemplateIndex)
 def _terms(membership: csr_matrix, documents: Sequence[str], per_cluster: int) -> list[tuple[str, ...]]:
     """For each row of ``membership`` (cluster x document: how often the document recurs in the cluster), the terms
     that set the cluster apart from the others (class-based TF-IDF). Each document is tokenised once."""
+    # imported here: scikit-learn takes a second to import, which a large run spends while its traces are digested
+    # (see ANALYSIS_LIBRARIES in reports/workflow.py)
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfTransformer
+
     vectorizer = CountVectorizer(token_pattern=_TOKEN, stop_words=sorted(ENGLISH_STOP_WORDS | _PLACEHOLDERS))
     try:
         per_document = vectorizer.fit_transform(list(documents))
