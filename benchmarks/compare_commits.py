@@ -26,7 +26,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
 
-from scale import read_assignment  # noqa: E402
+from scale import analyze_args, read_assignment  # noqa: E402
 
 DEFAULT_CORPUS = REPO_ROOT / "benchmarks" / ".data" / "corpus-100000-seed0" / "calls.jsonl"
 # Runs the slmscout package of the folder on PYTHONPATH (ahead of the installed one), as the `slmscout` command does.
@@ -54,16 +54,7 @@ def cold_run(code: Path, corpus: Path, scratch: Path) -> tuple[float, dict[str, 
     cache = Path(tempfile.mkdtemp(dir=scratch))
     out_csv = cache / "calls.csv"
     env = dict(os.environ, PYTHONPATH=str(code))
-    args = [
-        "analyze",
-        str(corpus.resolve()),
-        "--quiet",
-        "--no-save",
-        "--calls-csv",
-        str(out_csv),
-        "--cache-dir",
-        str(cache),
-    ]
+    args = analyze_args(corpus.resolve(), out_csv, cache)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", RUN_CLI, *args], check=True, env=env, cwd=cache, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - start

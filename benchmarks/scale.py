@@ -266,21 +266,17 @@ def read_assignment(path: Path) -> dict[str, str]:
         return {row["call_id"]: row["cluster_id"] for row in csv.DictReader(handle)}
 
 
+def analyze_args(corpus: Path, out_csv: Path, cache: Path) -> list[str]:
+    """The arguments of the benchmarked command, as a user would run it: the calls' clusters to ``out_csv``, nothing
+    saved, every cache in ``cache`` (also used by benchmarks/compare_commits.py)."""
+    return ["analyze", str(corpus), "--quiet", "--no-save", "--calls-csv", str(out_csv), "--cache-dir", str(cache)]
+
+
 def run_slmscout(
     folder: Path, cache: Path, out_csv: Path, kind: str, limits: tuple[float, float], labels: dict[str, str]
 ) -> SlmscoutRun:
     """One ``slmscout analyze`` run; ``limits`` = (timeout seconds, max tree RSS MB)."""
-    command = [
-        clustering.slmscout_executable(),
-        "analyze",
-        str(folder / "calls.jsonl"),
-        "--quiet",
-        "--no-save",
-        "--calls-csv",
-        str(out_csv),
-        "--cache-dir",
-        str(cache),
-    ]
+    command = [clustering.slmscout_executable(), *analyze_args(folder / "calls.jsonl", out_csv, cache)]
     log(f"  slmscout {kind}: {' '.join(command[1:])}")
     # In an empty folder, as benchmarks/clustering.py does: no ./slmscout.toml of the repository applies.
     measured = run_measured(command, *limits, clustering.USER_ENV, cwd=out_csv.parent)
