@@ -17,17 +17,20 @@ calls give the same clusters and ids in any order.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
+from operator import attrgetter
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix, diags
 
 from slmscout.analyzers.embed import Embedder
-from slmscout.analyzers.signature import TaskSignature, TemplateIndex
+from slmscout.analyzers.signature import TaskSignature, TemplateIndex, distinct_signatures
 
 Matrix = NDArray[np.float64]
 Vectors = NDArray[np.float32]  # embeddings: single precision halves the memory of the largest arrays
@@ -57,11 +60,15 @@ def piece_weight(piece: str, index: TemplateIndex) -> float:
 
 def _piece_matrix(signatures: Sequence[TaskSignature], index: TemplateIndex) -> tuple[csr_matrix, list[str]]:
     """Signatures x distinct pieces, each entry the piece's ``piece_weight``; and the pieces, in column order."""
-    distinct = sorted({piece for signature in signatures for piece in signature.pieces})
+
+    def every_piece() -> Iterator[str]:  # C-level iteration: millions of pieces at a million calls
+        return chain.from_iterable(map(attrgetter("pieces"), signatures))
+
+    distinct = sorted(set(every_piece()))
     column = {piece: i for i, piece in enumerate(distinct)}
     weights = np.array([piece_weight(piece, index) for piece in distinct], dtype=np.float64)
-    lengths = np.fromiter((len(s.pieces) for s in signatures), dtype=np.int64, count=len(signatures))
-    cols = np.fromiter((column[p] for s in signatures for p in s.pieces), dtype=np.int64, count=int(lengths.sum()))
+    lengths = np.fromiter(map(len, map(attrgetter("pieces"), signatures)), dtype=np.int64, count=len(signatures))
+    cols = np.fromiter(map(column.__getitem__, every_piece()), dtype=np.int64, count=int(lengths.sum()))
     rows = np.repeat(np.arange(len(signatures), dtype=np.int64), lengths)
     shape = (len(signatures), max(1, len(distinct)))
     return csr_matrix((weights[cols] if len(cols) else np.zeros(0), (rows, cols)), shape=shape), distinct
@@ -137,16 +144,29 @@ class FeatureBlock:
     def similarity(self, a: Sequence[int], b: Sequence[int]) -> Matrix:
         return self.similarity_to(a, self.rows(b))
 
+    @functools.cached_property
+    def lexical_transposed(self) -> csr_matrix | None:
+        """The lexical features transposed, in row-major form: what a product with them needs, converted once for
+        every chunk compared with these rows (cluster means are compared with chunk after chunk of units)."""
+        return None if self.lexical is None else csr_matrix(self.lexical.T)
+
     def similarity_to(self, a: Sequence[int], other: FeatureBlock) -> Matrix:
         """Similarity of this block's rows ``a`` to every row of ``other`` (features of the same kind)."""
-        out = np.zeros((len(a), other.size), dtype=np.float64)
-        if self.lexical is not None and other.lexical is not None:
-            lexical = self.lexical[list(a)] @ other.lexical.T
-            out += (1.0 - self.semantic_weight) * np.asarray(lexical.toarray(), dtype=np.float64)
+        # in place, without temporaries: the same values as (1 - w) * lexical + w * semantic
         mine, theirs = self.semantic_rows(a), other.semantic_rows()
+        semantic = None
         if mine is not None and theirs is not None:
-            out += self.semantic_weight * (mine @ theirs.T)
-        return out
+            semantic = mine @ theirs.T
+            semantic *= np.float32(self.semantic_weight)  # single precision, as the weight times the product was
+        if self.lexical is not None and other.lexical is not None:
+            out = np.asarray((self.lexical[list(a)] @ other.lexical_transposed).toarray(), dtype=np.float64)
+            out *= 1.0 - self.semantic_weight
+            if semantic is not None:
+                out += semantic
+            return out
+        if semantic is not None:
+            return np.asarray(semantic, dtype=np.float64)  # nothing to add it to (0 + x is x)
+        return np.zeros((len(a), other.size), dtype=np.float64)
 
     def means(self, rows: Sequence[int], labels: Sequence[int], groups: int) -> FeatureBlock:
         """One row per group: the mean of the features of its ``rows`` (``labels[i]`` is the group of ``rows[i]``).
@@ -262,52 +282,55 @@ def cluster_calls(
     prompt text of the calls at the given positions (asked only for calls with no recurring template piece)."""
     threshold = resolved_threshold(params, embedder)
     n = len(signatures)
-    raw: list[int] = [0] * n
-    units: list[int] = [0] * n  # also the tie-break key: signatures in sorted order, then one-off texts in order
+    raw = np.zeros(n, dtype=np.int64)
+    units = np.zeros(n, dtype=np.int64)  # also the tie-break key: signatures in sorted order, then one-off texts
     blocks: list[tuple[int, FeatureBlock]] = []
-    signature_calls = Counter(s.pieces for s in signatures if s.pieces)
-    templated = sorted(signature_calls)
+    distinct, kind_of = distinct_signatures(signatures)
+    calls_of_kind = np.bincount(kind_of, minlength=len(distinct))
+    templated_kinds = sorted((k for k, s in enumerate(distinct) if s.pieces), key=lambda k: distinct[k].pieces)
     next_label = 0
-    if templated:
-        groups = [TaskSignature(pieces) for pieces in templated]
+    if templated_kinds:
+        groups = [TaskSignature(distinct[k].pieces) for k in templated_kinds]
         block = signature_features(groups, index, embedder, params.embedding_weight)
         blocks.append((0, block))
-        counts = [signature_calls[pieces] for pieces in templated]
+        counts = calls_of_kind[templated_kinds].tolist()
         group_labels = cut_units(block, counts, threshold, params.max_linkage_units, params.max_rounds)
-        per_unit = {
-            pieces: (label, unit) for unit, (pieces, label) in enumerate(zip(templated, group_labels, strict=True))
-        }
-        for i, signature in enumerate(signatures):
-            if signature.pieces:
-                raw[i], units[i] = per_unit[signature.pieces]
+        label_of_kind = np.zeros(len(distinct), dtype=np.int64)
+        unit_of_kind = np.zeros(len(distinct), dtype=np.int64)
+        label_of_kind[templated_kinds] = group_labels
+        unit_of_kind[templated_kinds] = np.arange(len(templated_kinds))
+        raw, units = label_of_kind[kind_of], unit_of_kind[kind_of]
         next_label = max(group_labels) + 1
-    one_offs = [i for i, signature in enumerate(signatures) if signature.is_empty]
+    empty_kinds = [k for k, s in enumerate(distinct) if not s.pieces]
+    one_offs = np.flatnonzero(kind_of == empty_kinds[0]).tolist() if empty_kinds else []
     if one_offs:
         texts = [text or "(empty prompt)" for text in prompt_texts(one_offs, params.one_off_prompt_chars)]
         text_calls = Counter(texts)
-        distinct = sorted(text_calls)
-        vectors = _unit_rows(embedder.embed(distinct))
+        distinct_texts = sorted(text_calls)
+        vectors = _unit_rows(embedder.embed(distinct_texts))
         block = FeatureBlock(None, vectors, 1.0)
-        blocks.append((len(templated), block))
+        blocks.append((len(templated_kinds), block))
         labels = cut_units(
-            block, [text_calls[t] for t in distinct], threshold, params.max_linkage_units, params.max_rounds
+            block, [text_calls[t] for t in distinct_texts], threshold, params.max_linkage_units, params.max_rounds
         )
-        text_labels = dict(zip(distinct, labels, strict=True))
-        text_unit = {text: len(templated) + i for i, text in enumerate(distinct)}
-        for i, text in zip(one_offs, texts, strict=True):
-            raw[i] = next_label + text_labels[text]
-            units[i] = text_unit[text]  # after every templated unit: one-offs never take a templated cluster's id
-    return Clustering(canonical_ids(raw, units), units, tuple(blocks))
+        text_labels = dict(zip(distinct_texts, labels, strict=True))
+        text_unit = {text: len(templated_kinds) + i for i, text in enumerate(distinct_texts)}
+        raw[one_offs] = [next_label + text_labels[text] for text in texts]
+        # after every templated unit: one-offs never take a templated cluster's id
+        units[one_offs] = [text_unit[text] for text in texts]
+    return Clustering(canonical_ids(raw, units), units.tolist(), tuple(blocks))
 
 
-def canonical_ids(raw: Sequence[int], keys: Sequence[int]) -> list[int]:
+def canonical_ids(raw: Sequence[int] | NDArray[np.int64], keys: Sequence[int] | NDArray[np.int64]) -> list[int]:
     """Renumber clusters by size (largest first), ties broken by their smallest member key (the rank of the
     member's signature, or one-off prompt text, in sorted order: the same whatever the input order)."""
-    sizes: dict[int, int] = {}
-    first_key: dict[int, int] = {}
-    for label, key in zip(raw, keys, strict=True):
-        sizes[label] = sizes.get(label, 0) + 1
-        first_key[label] = min(first_key.get(label, key), key)
-    order = sorted(sizes, key=lambda label: (-sizes[label], first_key[label]))
-    mapping = {label: new for new, label in enumerate(order)}
-    return [mapping[label] for label in raw]
+    labels, member_of = np.unique(np.asarray(raw, dtype=np.int64), return_inverse=True)
+    if not len(labels):
+        return []
+    sizes = np.bincount(member_of, minlength=len(labels))
+    first_key = np.full(len(labels), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_key, member_of, np.asarray(keys, dtype=np.int64))
+    mapping = np.empty(len(labels), dtype=np.int64)
+    mapping[np.lexsort((first_key, -sizes))] = np.arange(len(labels))
+    ids: list[int] = mapping[member_of].tolist()
+    return ids

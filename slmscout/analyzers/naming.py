@@ -43,6 +43,18 @@ def _entries(matrix: csr_matrix) -> tuple[NDArray[np.int64], NDArray[np.int64], 
     return rows, matrix.indices.astype(np.int64), matrix.data.astype(np.int64)
 
 
+def _counted(signatures: Sequence[TaskSignature]) -> dict[TaskSignature, int]:
+    """``Counter(signatures)``, in the same order, with each signature object hashed once: calls share signature
+    objects, and hashing one hashes all its pieces."""
+    by_object = Counter(map(id, signatures))  # the sequence holds the objects alive: ids are not reused meanwhile
+    objects = dict(zip(map(id, signatures), signatures, strict=True))
+    counted: dict[TaskSignature, int] = {}
+    for key, calls in by_object.items():
+        signature = objects[key]
+        counted[signature] = counted.get(signature, 0) + calls
+    return counted
+
+
 @dataclass(frozen=True, slots=True)
 class _Clusters:
     """Clusters as counts of their distinct signatures, and of the template pieces in those, as sparse matrices.
@@ -65,7 +77,7 @@ class _Clusters:
         signature_of: list[int] = []
         calls: list[int] = []
         for cluster, signatures in enumerate(members):
-            counted = Counter(signatures)
+            counted = _counted(signatures)
             distinct.append(list(counted))
             for signature, n in counted.items():
                 cluster_of.append(cluster)
@@ -174,17 +186,22 @@ def _terms(membership: csr_matrix, documents: Sequence[str], per_cluster: int) -
     counts.sort_indices()
     matrix = csr_matrix(TfidfTransformer(sublinear_tf=True).fit_transform(counts))
     vocabulary = vectorizer.get_feature_names_out().tolist()  # sorted: ties go to the lower column, as by text
-    terms = []
-    for row in range(matrix.shape[0]):
-        start, end = matrix.indptr[row], matrix.indptr[row + 1]
-        columns, scores = matrix.indices[start:end], matrix.data[start:end]
-        if 0 < per_cluster < len(scores):  # only the terms scoring at least the per_cluster-th best can make it
-            kept = scores >= np.partition(scores, len(scores) - per_cluster)[len(scores) - per_cluster]
-            columns, scores = columns[kept], scores[kept]
-        score = dict(zip(columns.tolist(), scores.tolist(), strict=True))
-        order = sorted((i for i, v in score.items() if v), key=lambda i: (-score[i], i))
-        terms.append(tuple(vocabulary[i] for i in order[:per_cluster]))
-    return terms
+    # every cluster's terms at once: entries ranked by cluster, then score (highest first), then column
+    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+    columns, scores = matrix.indices.astype(np.int64), matrix.data
+    scored = scores != 0
+    rows, columns, scores = rows[scored], columns[scored], scores[scored]
+    order = np.lexsort((columns, -scores, rows))
+    rows, columns = rows[order], columns[order]
+    starts = np.searchsorted(rows, np.arange(matrix.shape[0] + 1))
+    found = np.diff(starts)
+    rank = np.arange(len(rows)) - np.repeat(starts[:-1], found)
+    # the first per_cluster of each cluster's ranked terms, as a slice [:per_cluster] takes them (negative: all but)
+    limit = np.minimum(found, per_cluster) if per_cluster >= 0 else np.maximum(found + per_cluster, 0)
+    taken = rank < limit[rows]
+    words = [vocabulary[i] for i in columns[taken].tolist()]
+    bounds = np.searchsorted(rows[taken], np.arange(matrix.shape[0] + 1)).tolist()
+    return [tuple(words[bounds[row] : bounds[row + 1]]) for row in range(matrix.shape[0])]
 
 
 def distinctive_terms(cluster_texts: Sequence[str | Counter[str]], per_cluster: int = TERMS) -> list[tuple[str, ...]]:

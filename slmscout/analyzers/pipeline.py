@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from slmscout.analyzers.analysis import Analysis, CallAssignment, ClusterReport
 from slmscout.analyzers.assumptions import Assumptions, validate
@@ -22,7 +22,7 @@ from slmscout.analyzers.evidence import cluster_evidences
 from slmscout.analyzers.naming import label_clusters
 from slmscout.analyzers.progress import NoProgress, Progress, ReportingEmbedder
 from slmscout.analyzers.projection import MAP_SEED, MAP_UNITS, map_coordinates
-from slmscout.analyzers.signature import MIN_PROMPTS, TaskSignature, mine_signatures
+from slmscout.analyzers.signature import MIN_PROMPTS, TaskSignature, distinct_signatures, mine_signatures
 from slmscout.analyzers.verdict import VerdictRules, judge
 from slmscout.traces.record import LLMCall
 
@@ -63,22 +63,22 @@ def canonical_order(calls: Iterable[LLMCall]) -> list[LLMCall]:
     return sorted(calls, key=lambda c: (c.call_id, c.source.path, c.source.position))
 
 
-def representatives(
-    indices: Sequence[int], signatures: Sequence[TaskSignature], call_ids: Sequence[str]
-) -> tuple[str, ...]:
-    """Up to three calls that stand for the cluster: one per most common signature, then the rest by id."""
-    counts = Counter(signatures[i].pieces for i in indices)
-    ranked = sorted(indices, key=lambda i: (-counts[signatures[i].pieces], call_ids[i]))
-    chosen: list[int] = []
-    seen: set[tuple[str, ...]] = set()
-    for i in ranked:
-        if signatures[i].pieces not in seen:
-            seen.add(signatures[i].pieces)
-            chosen.append(i)
-        if len(chosen) == EXAMPLES_PER_CLUSTER:
-            break
+def representatives(rows: NDArray[np.int64], kinds: NDArray[np.int64], call_ids: Sequence[str]) -> tuple[str, ...]:
+    """Up to three calls that stand for the cluster: one per most common signature, then the rest by id.
+
+    ``rows`` are the cluster's calls, ascending positions in canonical order (by call id); ``kinds[i]`` identifies
+    the signature of call ``i`` (equal for calls with equal signatures: ``distinct_signatures``).
+    """
+    if len(rows) == 1:
+        return (call_ids[int(rows[0])],)
+    kind = kinds[rows]
+    _, first, inverse, counts = np.unique(kind, return_index=True, return_inverse=True, return_counts=True)
+    # calls ranked by how common their signature is, then by position (by id); each signature's first call in that
+    # ranking is its first by position, as its calls share its count
+    ranked = rows[np.lexsort((rows, -counts[inverse]))]
+    chosen: list[int] = rows[first][np.lexsort((rows[first], -counts))][:EXAMPLES_PER_CLUSTER].tolist()
     taken = set(chosen)
-    chosen += [i for i in ranked[: 2 * EXAMPLES_PER_CLUSTER] if i not in taken]
+    chosen += [i for i in ranked[: 2 * EXAMPLES_PER_CLUSTER].tolist() if i not in taken]
     return tuple(call_ids[i] for i in chosen[:EXAMPLES_PER_CLUSTER])
 
 
@@ -149,14 +149,14 @@ def analyze_table(
         coordinates = map_coordinates(clustering, call_ids, params.map_seed)
     else:
         coordinates = [(0.0, 0.0)] * len(call_ids)
+    _, kinds = distinct_signatures(signatures)
     label_array = np.asarray(labels, dtype=np.int64)
     by_label = np.argsort(label_array, kind="stable")
     bounds = np.searchsorted(label_array[by_label], np.arange(max(labels) + 2 if labels else 1))
     member_arrays = [by_label[bounds[c] : bounds[c + 1]] for c in range(len(bounds) - 1)]
     members: list[list[int]] = [m.tolist() for m in member_arrays]
-    cluster_labels = label_clusters(
-        [[signatures[i] for i in idx] for idx in members], index, _fallback_texts(table, members, signatures)
-    )
+    member_signatures = [[signatures[i] for i in idx] for idx in members]
+    cluster_labels = label_clusters(member_signatures, index, _fallback_texts(table, members, signatures))
     costs: list[tuple[float, float]] = [(0.0, 0.0)] * len(facts)
     clusters = []
     progress.stage("Judging clusters", len(members))
@@ -164,7 +164,7 @@ def analyze_table(
         facts,
         member_arrays,
         len(facts),
-        [[signatures[i] for i in idx] for idx in members],
+        member_signatures,
         [naming.skeleton for naming in cluster_labels],
         params.assumptions.logging_days,
     )
@@ -187,7 +187,7 @@ def analyze_table(
                 evidence=evidence,
                 verdict=verdict,
                 economics=economics,
-                example_call_ids=representatives(idx, signatures, call_ids),
+                example_call_ids=representatives(rows, kinds, call_ids),
             )
         )
     paths = facts.path.values()

@@ -38,6 +38,26 @@ class TaskSignature:
         return not self.pieces
 
 
+def distinct_signatures(signatures: Sequence[TaskSignature]) -> tuple[list[TaskSignature], NDArray[np.int64]]:
+    """The distinct signatures (by their pieces), in order of first appearance, and for each call the index of its
+    own among them. Calls share signature objects (``mine_signatures`` makes one per distinct signature): the
+    objects are told apart by identity in numpy, and only each distinct object is compared by its pieces."""
+    # the sequence holds every object alive while this runs: no identity is reused meanwhile
+    identities = np.fromiter(map(id, signatures), dtype=np.uint64, count=len(signatures))
+    _, first, object_of = np.unique(identities, return_index=True, return_inverse=True)
+    by_appearance = np.argsort(first, kind="stable")
+    of_pieces: dict[tuple[str, ...], int] = {}
+    distinct: list[TaskSignature] = []
+    kind_of_object = np.empty(len(first), dtype=np.int64)
+    for position, row in zip(by_appearance.tolist(), first[by_appearance].tolist(), strict=True):
+        signature = signatures[row]
+        kind = of_pieces.setdefault(signature.pieces, len(distinct))
+        if kind == len(distinct):
+            distinct.append(signature)
+        kind_of_object[position] = kind
+    return distinct, kind_of_object[object_of.ravel()]
+
+
 @dataclass(frozen=True)
 class TemplateIndex:
     """How many distinct prompts each piece occurs in, over the whole set of calls."""
@@ -123,20 +143,29 @@ def mine_signatures(
     is_first[first] = True
     pieces, counts = np.unique(calls.hashes[is_first[row_of]], return_counts=True)
     template = pieces[counts >= min_prompts]
-    in_template = members_of(calls.hashes, template)
+    # each piece's rank among the template pieces (a binary search each; sorting tens of millions of hashes with
+    # their positions would cost more), and whether it is one
+    rank = np.minimum(np.searchsorted(template, calls.hashes), max(len(template) - 1, 0))
+    in_template = template[rank] == calls.hashes if len(template) else np.zeros(len(calls.hashes), dtype=bool)
     where = np.flatnonzero(in_template)
-    _, first_at = np.unique(calls.hashes[where], return_index=True)  # the first place each template piece stands
-    at = where[first_at]
+    ranks = rank[where]
+    at = np.full(len(template), len(calls.hashes), dtype=np.int64)
+    np.minimum.at(at, ranks, where)  # the first place each template piece stands
     texts = dict(zip(template.tolist(), piece_texts(row_of[at], at - calls.offsets[row_of[at]]), strict=True))
     kept_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(row_of[in_template], minlength=n), out=kept_offsets[1:])
-    kept = calls.hashes[in_template]
-    identities = _row_identities(kept, kept_offsets)
+    identities = _row_identities(calls.hashes[where], kept_offsets)
     _, first_of_unit, unit_of = np.unique(identities, axis=0, return_index=True, return_inverse=True)
     text_of = np.empty(len(template), dtype=object)  # template is sorted: a piece's text sits at its rank
     text_of[:] = [texts[int(h)] for h in template]
-    ranks = np.searchsorted(template, kept)
-    shared = [TaskSignature(tuple(text_of[ranks[kept_offsets[i] : kept_offsets[i + 1]]])) for i in first_of_unit]
+    # the pieces of each distinct signature, read off one flat list of texts (not one numpy slice per signature)
+    unit_starts, unit_ends = kept_offsets[first_of_unit], kept_offsets[first_of_unit + 1]
+    unit_offsets = np.zeros(len(first_of_unit) + 1, dtype=np.int64)
+    np.cumsum(unit_ends - unit_starts, out=unit_offsets[1:])
+    gather = np.repeat(unit_starts - unit_offsets[:-1], unit_ends - unit_starts) + np.arange(unit_offsets[-1])
+    flat: list[str] = text_of[ranks[gather]].tolist()
+    bounds = unit_offsets.tolist()
+    shared = [TaskSignature(tuple(flat[bounds[u] : bounds[u + 1]])) for u in range(len(first_of_unit))]
     signatures = [shared[u] for u in unit_of.ravel().tolist()]
     prompt_counts: Counter[str] = Counter(
         {texts[int(h)]: int(c) for h, c in zip(pieces, counts, strict=True) if c >= min_prompts}

@@ -71,12 +71,11 @@ def candidates(e: ClusterEvidence, catalog: Sequence[SLM], rules: VerdictRules, 
     verdict asks; best first: fewest missing soft strengths, then smallest, priced before unpriced."""
     hard, soft = needs(e, rules)
     floor = min_params(kind, hard, rules)
+    needed, required, wanted = context_needed(e), set(hard), set(soft)  # once per cluster, not per model
     fitting = [
-        m
-        for m in catalog
-        if m.context_tokens >= context_needed(e) and set(hard) <= set(m.strengths) and m.params_b >= floor
+        m for m in catalog if m.context_tokens >= needed and required.issubset(m.strengths) and m.params_b >= floor
     ]
-    ranked = sorted(fitting, key=lambda m: (len(set(soft) - set(m.strengths)), m.params_b, not m.priced, m.name))
+    ranked = sorted(fitting, key=lambda m: (len(wanted.difference(m.strengths)), m.params_b, not m.priced, m.name))
     return tuple(ranked[: rules.max_candidates])
 
 
