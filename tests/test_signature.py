@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from slmscout.analyzers.pieces import call_pieces, is_prose, mask, pieces
+import random
+
+import pytest
+
+from slmscout.analyzers.pieces import _DIGIT, _MASKS, call_pieces, is_prose, mask, pieces
 from slmscout.analyzers.signature import build_signatures
 from slmscout.traces.record import Caller, LLMCall, Message, SourceRef, ToolDefinition
 
@@ -24,6 +28,26 @@ def test_mask_replaces_variable_tokens() -> None:
     assert mask("Evaluate if numbers reach 24 (sure/likely/impossible)") == (
         "evaluate if numbers reach <n> (sure/likely/impossible)"  # a slashed word list is not a path
     )
+
+
+_FRAGMENTS = (
+    "http://a.b/c", "HTTPS://X.Y", "WwW.example.org", "www.", "wWw.q", "file.py", "a.PY", "x.json", "main.c", ".h",
+    "report.pdf,", "data:image/png;base64,iVBOR", "deadbeef12", "123e4567-e89b-12d3-a456-426614174000", "/usr/lib/x",
+    "~/a/b", "../a/b/c", "3.14", "1,000", "A" * 45, "ab+/=_-" * 7, " ", "word", ".", ":", "-", "/", "\u0130", "\u017f",
+    "\u212a", "\xe9", "\t", "\n",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mask_tests_never_turn_away_a_piece_their_pattern_matches(seed: int) -> None:
+    """Each mask's test only saves running its pattern: wherever the pattern would match, the test lets it run."""
+    rnd = random.Random(seed)
+    for _ in range(20_000):
+        piece = "".join(rnd.choice(_FRAGMENTS) for _ in range(rnd.randrange(1, 12)))
+        digit = _DIGIT.search(piece) is not None
+        for pattern, _replacement, may_match in _MASKS:
+            if pattern.search(piece):
+                assert may_match(piece, digit), (pattern.pattern, piece)
 
 
 def test_prose_is_told_from_code_and_data() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from collections.abc import Callable
 
 from slmscout.traces.record import LLMCall
 
@@ -23,26 +24,37 @@ PROSE_WORD_SHARE = 0.6  # pieces with fewer plain words than this share are code
 MAX_LABEL_CHARS = 40
 
 _DIGIT = re.compile(r"\d")
-# Each mask with what a piece must hold for it to match (a substring, or "digit"): the replacements add only letters,
-# spaces and angle brackets, so what the original piece lacks, no masked form of it holds either.
-_MASKS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
-    (re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+"), " <blob> ", (";base64,",)),
-    (re.compile(r"[A-Za-z0-9+/=_-]{40,}"), " <blob> ", ()),
-    (re.compile(r"\b[a-z][a-z0-9+.-]*://\S+|\bwww\.\S+", re.I), " <url> ", (":", ".")),
-    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), " <id> ", ("-",)),
-    (re.compile(r"\b(?=[0-9a-f]*\d)[0-9a-f]{8,}\b", re.I), " <id> ", ("digit",)),
-    (re.compile(r"(?<![\w/])(?:~|\.{1,2})?(?:/[\w.@-]+){2,}/?"), " <path> ", ("/",)),
-    (
-        re.compile(
-            r"\b[\w-]+\.(?:py|js|ts|tsx|jsx|json|txt|md|csv|html|css|yaml|yml|toml|java|go|rs|cpp|c|h|sh|"
-            r"png|jpg|jpeg|gif|pdf|ipynb|xml|sql)\b"
-        ),
-        " <file> ",
-        (".",),
-    ),
-    (re.compile(r"\d+(?:[.,:]\d+)*"), " <n> ", ("digit",)),
-)
 BLOB_CHARS = 40  # the shortest run the second mask replaces
+_EXTENSIONS = (
+    r"py|js|ts|tsx|jsx|json|txt|md|csv|html|css|yaml|yml|toml|java|go|rs|cpp|c|h|sh|png|jpg|jpeg|gif|pdf|ipynb|xml|sql"
+)
+_FILE_EXTENSION = re.compile(rf"\.(?:{_EXTENSIONS})\b")
+# Each mask with a test of what a piece must hold for it to match, given the piece and whether the original held a
+# digit; a piece that fails it is left as it is, without running the pattern. A test never turns away a piece the
+# pattern could match (it asks for a part of every match), and the replacements add only letters, spaces and angle
+# brackets, so what the original piece lacks, no masked form of it holds either.
+_MASKS: tuple[tuple[re.Pattern[str], str, Callable[[str, bool], bool]], ...] = (
+    (re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+"), " <blob> ", lambda piece, _: ";base64," in piece),
+    (re.compile(r"[A-Za-z0-9+/=_-]{40,}"), " <blob> ", lambda piece, _: len(piece) >= BLOB_CHARS),
+    (
+        re.compile(r"\b[a-z][a-z0-9+.-]*://\S+|\bwww\.\S+", re.I),
+        " <url> ",
+        lambda piece, _: "://" in piece or "www." in piece.lower(),
+    ),
+    (
+        re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I),
+        " <id> ",
+        lambda piece, _: "-" in piece,
+    ),
+    (re.compile(r"\b(?=[0-9a-f]*\d)[0-9a-f]{8,}\b", re.I), " <id> ", lambda _, digit: digit),
+    (re.compile(r"(?<![\w/])(?:~|\.{1,2})?(?:/[\w.@-]+){2,}/?"), " <path> ", lambda piece, _: "/" in piece),
+    (
+        re.compile(rf"\b[\w-]+\.(?:{_EXTENSIONS})\b"),
+        " <file> ",
+        lambda piece, _: "." in piece and _FILE_EXTENSION.search(piece) is not None,
+    ),
+    (re.compile(r"\d+(?:[.,:]\d+)*"), " <n> ", lambda _, digit: digit),
+)
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"^[A-Za-z][A-Za-z'\u2019-]*[.,:;!?)]*$")
 _SENTENCE = re.compile(r"(?<=[.!?:;])\s+(?=[A-Z#*\-\[<(`\"'])")
@@ -54,13 +66,9 @@ _HAS_LETTER = re.compile(r"[a-z]")
 def mask(piece: str) -> str:
     """A piece with its variable tokens masked and case folded, so instances of one template line compare equal."""
     digit = _DIGIT.search(piece) is not None
-    long = len(piece) >= BLOB_CHARS
-    for pattern, replacement, needs in _MASKS:
-        if needs and not any(digit if need == "digit" else need in piece for need in needs):
-            continue
-        if not needs and not long:
-            continue
-        piece = pattern.sub(replacement, piece)
+    for pattern, replacement, may_match in _MASKS:
+        if may_match(piece, digit):
+            piece = pattern.sub(replacement, piece)
     return _SPACE.sub(" ", piece).strip().lower()
 
 
