@@ -4,9 +4,12 @@ afterwards, gives exactly what one process reading the calls in canonical order 
 from __future__ import annotations
 
 import contextlib
+import os
 import random
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -129,6 +132,36 @@ def test_workers_are_waited_for_only_after_an_error(tmp_path: Path) -> None:
             if fails:
                 raise KeyError("a batch failed")
     assert waits == [False, True]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with contextlib.suppress(OSError):  # a zombie (exited, not reaped) counts as gone
+        if Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z"):
+            return False
+    return True
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_workers_end_when_the_run_is_killed() -> None:
+    """A run killed outright (it can run no cleanup) leaves no digest worker behind."""
+    code = (
+        "import os, signal; from slmscout.analyzers import digest\n"
+        "pool = digest.worker_pool(2)\n"
+        "pids = {pool.submit(os.getpid).result() for _ in range(8)}\n"
+        "print(*sorted(pids), flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    workers = [int(pid) for pid in run.stdout.split()]
+    assert workers and run.returncode == -signal.SIGKILL
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if _alive(pid)]
 
 
 def test_in_memory_analysis_is_the_same_in_any_order() -> None:

@@ -18,8 +18,12 @@ again, and a unit digested now is kept there.
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.connection
+import os
 import secrets
 import shutil
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -45,12 +49,25 @@ BATCH_BYTES = 4 << 20  # raw JSON Lines per batch (at most BATCH_CALLS lines)
 PARALLEL_ABOVE_BYTES = 32 << 20  # inputs smaller than this are digested in the calling process
 
 
+def _exit_with_parent() -> None:
+    """Wait for the process that started this worker to end, then end this one. A run stopped by a signal it does
+    not turn into cleanup (SIGKILL; SIGTERM, which Python does not catch by default) would otherwise leave its
+    workers waiting for batches forever, each holding its memos: hundreds of megabytes."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        multiprocessing.connection.wait([parent.sentinel])  # ready once the parent has exited, however it ended
+        os._exit(1)
+
+
+def _start_worker() -> None:
+    collect_cycles_less_often()
+    threading.Thread(target=_exit_with_parent, name="slmscout-parent-watch", daemon=True).start()
+
+
 def worker_pool(workers: int) -> ProcessPoolExecutor:
     """Fresh processes (spawned: no copy of this process's memory or threads) for digesting batches, each with the
-    collector tuned for the many long-lived memo entries it builds."""
-    return ProcessPoolExecutor(
-        max_workers=workers, mp_context=get_context("spawn"), initializer=collect_cycles_less_often
-    )
+    collector tuned for the many long-lived memo entries it builds, and each ending when this process ends."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_start_worker)
 
 
 def new_redaction_key() -> bytes:
