@@ -251,6 +251,8 @@ class Clustering:
     labels: list[int]  # per call; 0 is the largest cluster
     units: list[int]  # per call: the unit (distinct signature, or distinct one-off prompt) it was compared as
     blocks: tuple[tuple[int, FeatureBlock], ...]  # (first unit, features): templated units, then one-off prompts
+    # per call: its signature among the distinct signatures (``distinct_signatures``); one-offs share one
+    kinds: NDArray[np.int64]
 
     def unit_similarity(self, units: Sequence[int]) -> Matrix:
         """Similarity among the given units, as the clustering saw it (0 across blocks)."""
@@ -290,7 +292,7 @@ def cluster_calls(
     templated_kinds = sorted((k for k, s in enumerate(distinct) if s.pieces), key=lambda k: distinct[k].pieces)
     next_label = 0
     if templated_kinds:
-        groups = [TaskSignature(distinct[k].pieces) for k in templated_kinds]
+        groups = [distinct[k] for k in templated_kinds]
         block = signature_features(groups, index, embedder, params.embedding_weight)
         blocks.append((0, block))
         counts = calls_of_kind[templated_kinds].tolist()
@@ -318,7 +320,7 @@ def cluster_calls(
         raw[one_offs] = [next_label + text_labels[text] for text in texts]
         # after every templated unit: one-offs never take a templated cluster's id
         units[one_offs] = [text_unit[text] for text in texts]
-    return Clustering(canonical_ids(raw, units), units.tolist(), tuple(blocks))
+    return Clustering(canonical_ids(raw, units), units.tolist(), tuple(blocks), kind_of)
 
 
 def canonical_ids(raw: Sequence[int] | NDArray[np.int64], keys: Sequence[int] | NDArray[np.int64]) -> list[int]:

@@ -22,7 +22,7 @@ from slmscout.analyzers.evidence import cluster_evidences
 from slmscout.analyzers.naming import label_clusters
 from slmscout.analyzers.progress import NoProgress, Progress, ReportingEmbedder
 from slmscout.analyzers.projection import MAP_SEED, MAP_UNITS, map_coordinates
-from slmscout.analyzers.signature import MIN_PROMPTS, TaskSignature, distinct_signatures, mine_signatures
+from slmscout.analyzers.signature import MIN_PROMPTS, TaskSignature, mine_signatures
 from slmscout.analyzers.verdict import VerdictRules, judge
 from slmscout.traces.record import LLMCall
 
@@ -149,7 +149,6 @@ def analyze_table(
         coordinates = map_coordinates(clustering, call_ids, params.map_seed)
     else:
         coordinates = [(0.0, 0.0)] * len(call_ids)
-    _, kinds = distinct_signatures(signatures)
     label_array = np.asarray(labels, dtype=np.int64)
     by_label = np.argsort(label_array, kind="stable")
     bounds = np.searchsorted(label_array[by_label], np.arange(max(labels) + 2 if labels else 1))
@@ -187,7 +186,7 @@ def analyze_table(
                 evidence=evidence,
                 verdict=verdict,
                 economics=economics,
-                example_call_ids=representatives(rows, kinds, call_ids),
+                example_call_ids=representatives(rows, clustering.kinds, call_ids),
             )
         )
     paths = facts.path.values()
