@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from slmscout.analyzers.embedding_cache import LEGACY_TABLE, TABLE, CachedEmbedder, default_cache_dir
+from slmscout.analyzers.embedding_cache import LEGACY_TABLE, PAGE_BYTES, TABLE, CachedEmbedder, default_cache_dir
 from tests.conftest import HashingEmbedder
 
 
@@ -82,6 +82,7 @@ def test_vectors_come_back_in_the_order_asked_as_float32_and_the_cache_is_not_ma
     assert out.dtype == np.float32 and out.shape == expected.shape
     assert np.array_equal(out, expected.astype(np.float32))
     assert cache._db.execute("PRAGMA mmap_size").fetchone()[0] == 0
+    assert cache._db.execute("PRAGMA page_size").fetchone()[0] == PAGE_BYTES  # a new cache: large pages
 
 
 def test_a_cache_in_the_first_layout_is_adopted(tmp_path: Path) -> None:
@@ -103,6 +104,7 @@ def test_a_cache_in_the_first_layout_is_adopted(tmp_path: Path) -> None:
     inner = HashingEmbedder()
     cache = CachedEmbedder(inner, tmp_path)
     assert np.array_equal(cache.embed(texts), expected) and inner.calls == []
+    assert cache._db.execute("PRAGMA page_size").fetchone()[0] == 4096  # an existing file keeps its pages
     cache.close()
     tables = {name for (name,) in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert LEGACY_TABLE not in tables and TABLE in tables

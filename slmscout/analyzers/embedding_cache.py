@@ -26,6 +26,11 @@ WRITE_BATCH = 4096
 # (A WITHOUT ROWID table keyed by the hash, as caches were first written, puts each vector on a random page of the
 # file, so every batch rewrote pages all over it: storing 270k vectors took 22 s instead of 5 s.)
 TABLE = "embeddings"
+# Pages of a new cache: a vector (1.5 KB at 384 dimensions) fills most of a 4 KB page, the default, so each batch
+# wrote a few pages per vector, one system call each, and its keys' index entries landed on as many pages again:
+# storing 205k vectors in batches of 512 took 10.3-11.4 s with 4 KB pages and 5.9-7.0 s with 64 KB, while reading
+# a quarter of them back took the same (0.6-0.8 s). Measured; see docs/scaling.md.
+PAGE_BYTES = 65536
 LEGACY_TABLE = "vectors"
 
 
@@ -57,6 +62,7 @@ class CachedEmbedder:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db.execute(f"PRAGMA page_size={PAGE_BYTES}")  # takes effect only in a new database
             self._db.execute("PRAGMA journal_mode=WAL")
             # read with read(2), not memory-mapped: mapped pages of a large cache would count as this process's memory
             self._db.execute("PRAGMA mmap_size=0")
