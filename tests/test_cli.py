@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import json
 from pathlib import Path
 
@@ -189,6 +190,32 @@ def test_unwritable_csv_is_an_error(fake_model: HashingEmbedder, tmp_path: Path)
     result = runner.invoke(app, ["analyze", str(OPENHANDS_SAMPLE), "--csv", str(blocker / "out.csv"), "-q"])
     assert result.exit_code == 4
     assert result.stderr.startswith(f"slmscout: error: cannot write {blocker / 'out.csv'}")
+
+
+def test_a_full_disk_is_an_error(fake_model: HashingEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No room for the digested calls: one line naming the folder and the reason, the output error's exit code."""
+
+    def full(table: object, path: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("slmscout.analyzers.digest.write_shard", full)
+    cache = tmp_path / "cache"
+    result = runner.invoke(app, ["analyze", str(OPENHANDS_SAMPLE), "-q", "--cache-dir", str(cache)])
+    assert result.exit_code == 4
+    assert result.stderr.startswith(f"slmscout: error: cannot write the digested calls in {cache / 'work'}")
+    assert result.stderr.rstrip().endswith(": No space left on device; free space there or choose another --cache-dir")
+    assert list((cache / "work").iterdir()) == []  # the run's work folder is gone with it
+
+
+def test_an_unusable_cache_folder_is_an_error(fake_model: HashingEmbedder, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = runner.invoke(app, ["analyze", str(OPENHANDS_SAMPLE), "-q", "--cache-dir", str(blocker / "cache")])
+    assert result.exit_code == 4
+    assert result.stderr.strip() == (
+        f"slmscout: error: cannot make a work folder in {blocker / 'cache' / 'work'}: Not a directory; free space "
+        "there or choose another --cache-dir"
+    )
 
 
 def test_internal_errors_hide_the_traceback(fake_model: HashingEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,6 +25,7 @@ from slmscout.analyzers.facts import facts_table
 from slmscout.analyzers.naming import distinctive_terms
 from slmscout.analyzers.pieces import call_pieces
 from slmscout.analyzers.pipeline import AnalysisParams, analyze, canonical_order
+from slmscout.errors import OutputError
 from slmscout.reports.json_report import report_document
 from slmscout.reports.workflow import analyse_traces
 from slmscout.traces.ingest import ReadSummary, read_traces
@@ -114,6 +115,16 @@ def test_analysis_libraries_are_imported_while_digesting() -> None:
         "assert not [m for m in set(sys.modules) - before if m.startswith(slow)], 'not preloaded'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_a_shard_a_worker_cannot_write_is_an_output_error(tmp_path: Path) -> None:
+    """A worker that cannot write its shard (a full disk, most often) reports the folder and the reason as slmscout's
+    own error, which the CLI turns into one line, not an internal error."""
+    with digest.Digester(None, workers=2, work_dir=tmp_path) as digester:
+        pending = digester._submit(_calls(2), tmp_path / "gone" / "shard-000000.arrow")
+        assert not isinstance(pending, digest.Digested)
+        with pytest.raises(OutputError, match=r"cannot write the digested calls in .*gone: No such file or directory"):
+            pending.result()
 
 
 def test_workers_are_waited_for_only_after_an_error(tmp_path: Path) -> None:

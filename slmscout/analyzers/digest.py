@@ -21,6 +21,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.connection
 import os
+import re
 import secrets
 import shutil
 import threading
@@ -37,6 +38,7 @@ from slmscout.analyzers.digest_store import DigestStore
 from slmscout.analyzers.facts import facts_table
 from slmscout.analyzers.gc_tuning import collect_cycles_less_often
 from slmscout.analyzers.progress import NoProgress, Progress
+from slmscout.errors import OutputError
 from slmscout.traces.budget import MemoryBudget
 from slmscout.traces.ingest import Accounting, FileRead, LineBatch, ReadSummary, ReadUnit, line_batches, read_line_batch
 from slmscout.traces.reader import FileReader
@@ -119,8 +121,24 @@ def _digest(work: LineBatch | list[LLMCall], redaction_key: bytes | None, shard:
     table = digest_batch(calls, redaction_key)
     if shard is None:
         return Digested(table, table.num_rows, counts, skips)
-    write_shard(table, shard)
+    try:
+        write_shard(table, shard)
+    except OSError as exc:  # a full disk, most often: the user's to fix, not a fault of slmscout's
+        raise _unwritable(shard.parent, exc) from None
     return Digested(None, table.num_rows, counts, skips)
+
+
+_ERRNO = re.compile(r"\[errno (\d+)\]")  # how Arrow's file errors name the system's reason
+
+
+def _unwritable(folder: Path, exc: OSError) -> OutputError:
+    """The error of a shard not written in ``folder``, with the system's reason (Arrow's errors carry it only in
+    their message, after the file's name)."""
+    code = exc.errno if exc.errno is not None else (int(m.group(1)) if (m := _ERRNO.search(str(exc))) else None)
+    reason = os.strerror(code) if code is not None else str(exc)
+    return OutputError(
+        f"cannot write the digested calls in {folder}: {reason}; free space there or choose another --cache-dir"
+    )
 
 
 def _file_states(files: Sequence[Path]) -> list[tuple[int, int, int]]:
@@ -236,7 +254,10 @@ class Digester:
         if self.work_dir is not None and (self.workers > 1 or self.store is not None):
             self._staged += 1
             staged = self.work_dir / f"unit-{self._staged:06d}"
-            staged.mkdir(mode=0o700)
+            try:
+                staged.mkdir(mode=0o700)
+            except OSError as exc:
+                raise _unwritable(self.work_dir, exc) from None
         names, shards, calls = self._run(unit, Accounting(local), staged)
         if self.store is not None and staged is not None and key is not None and _unchanged(unit, local, before):
             stored = self.store.keep(key, staged, names, local, calls)

@@ -21,6 +21,7 @@ from slmscout.analyzers.digest_store import DigestStore
 from slmscout.analyzers.embed import Embedder
 from slmscout.analyzers.pipeline import AnalysisParams, analyze_table
 from slmscout.analyzers.progress import NoProgress, Progress
+from slmscout.errors import OutputError
 from slmscout.reports.run import Manifest, RedactionInfo, overview_of
 from slmscout.reports.save import build_manifest
 from slmscout.traces.budget import MemoryBudget
@@ -47,8 +48,14 @@ class AnalysedTraces:
 @contextlib.contextmanager
 def work_folder(parent: Path) -> Iterator[Path]:
     """A private temporary folder for a run's call shards, removed afterwards whatever happens."""
-    parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = Path(tempfile.mkdtemp(prefix="run-", dir=parent))
+    try:
+        parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = Path(tempfile.mkdtemp(prefix="run-", dir=parent))
+    except OSError as exc:
+        raise OutputError(
+            f"cannot make a work folder in {parent}: {exc.strerror or exc}; free space there or choose another "
+            "--cache-dir"
+        ) from None
     try:
         yield path
     finally:
