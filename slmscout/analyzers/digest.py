@@ -21,7 +21,6 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.connection
 import os
-import re
 import secrets
 import shutil
 import threading
@@ -128,14 +127,10 @@ def _digest(work: LineBatch | list[LLMCall], redaction_key: bytes | None, shard:
     return Digested(None, table.num_rows, counts, skips)
 
 
-_ERRNO = re.compile(r"\[errno (\d+)\]")  # how Arrow's file errors name the system's reason
-
-
 def _unwritable(folder: Path, exc: OSError) -> OutputError:
-    """The error of a shard not written in ``folder``, with the system's reason (Arrow's errors carry it only in
-    their message, after the file's name)."""
-    code = exc.errno if exc.errno is not None else (int(m.group(1)) if (m := _ERRNO.search(str(exc))) else None)
-    reason = os.strerror(code) if code is not None else str(exc)
+    """The error of a shard not written in ``folder``, with the system's reason: from the errno, since Arrow's
+    errors put their whole message (the file's name and more) where ``strerror`` would be."""
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
     return OutputError(
         f"cannot write the digested calls in {folder}: {reason}; free space there or choose another --cache-dir"
     )
