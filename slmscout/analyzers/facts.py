@@ -8,9 +8,11 @@ computes them from one call; ``facts_table`` lays a batch of calls out as an Arr
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +32,12 @@ FACTS_VERSION = 1  # bump when what a fact means changes: cached call stores of 
 
 def call_group(call: LLMCall) -> str:
     """Who made the call, for roll-ups: the caller agent the log names, else the file it came from."""
-    return call.caller.agent or call.caller.role or Path(call.source.path).name
+    return call.caller.agent or call.caller.role or _file_name(call.source.path)
+
+
+@functools.lru_cache(maxsize=1024)
+def _file_name(path: str) -> str:
+    return Path(path).name  # a path object costs microseconds a call; a run reads few files
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +120,7 @@ def call_facts(call: LLMCall, redactions: tuple[str, ...] = ()) -> CallFacts:
 
 
 FACT_FIELDS = tuple(CallFacts.__dataclass_fields__)
+_FACT_VALUES = operator.attrgetter(*FACT_FIELDS)  # a record's fields as a tuple, in order
 CALL_COLUMN = "call"  # the call itself, as the JSON line the run folder's calls.jsonl holds
 PIECES_COLUMN = "pieces"  # candidate template pieces, masked text
 PIECE_HASHES_COLUMN = "piece_hashes"
@@ -164,17 +172,14 @@ def call_json(call: LLMCall) -> str:
 def facts_table(calls: Sequence[LLMCall], redactions: Sequence[tuple[str, ...]] | None = None) -> pa.Table:
     """A batch of calls as one Arrow table: each call's facts, candidate pieces and its JSON."""
     redactions = redactions if redactions is not None else [()] * len(calls)
-    columns: dict[str, list[object]] = {name: [] for name in FACTS_SCHEMA.names}
-    for call, found in zip(calls, redactions, strict=True):
-        facts = call_facts(call, found)
-        for name in FACT_FIELDS:
-            value = getattr(facts, name)
-            columns[name].append(list(value) if name == "redactions" else value)
-        found_pieces = call_pieces(call)
-        columns[PIECES_COLUMN].append(list(found_pieces))
-        columns[PIECE_HASHES_COLUMN].append([piece_hash(p) for p in found_pieces])
-        columns[CALL_COLUMN].append(call_json(call))
-    return pa.table(columns, schema=FACTS_SCHEMA)
+    facts = [_FACT_VALUES(call_facts(call, found)) for call, found in zip(calls, redactions, strict=True)]
+    pieces = [call_pieces(call) for call in calls]
+    by_field = zip(*facts, strict=True) if facts else ((),) * len(FACT_FIELDS)  # the facts, column by column
+    columns: dict[str, Sequence[object]] = dict(zip(FACT_FIELDS, by_field, strict=True))
+    columns[PIECE_HASHES_COLUMN] = [list(map(piece_hash, of_call)) for of_call in pieces]
+    columns[PIECES_COLUMN] = pieces
+    columns[CALL_COLUMN] = [call_json(call) for call in calls]
+    return pa.table({name: columns[name] for name in FACTS_SCHEMA.names}, schema=FACTS_SCHEMA)
 
 
 def facts_of(table: pa.Table) -> list[CallFacts]:

@@ -250,11 +250,12 @@ class Redactor:
         return self.text(value) if isinstance(value, str) else value
 
     def _message(self, message: Message) -> Message:
+        content = self.text(message.content)
+        name = self._optional(message.name)
+        if content == message.content and name == message.name and not message.tool_calls:
+            return message  # most turns hold nothing to redact: kept as they are, not copied
         return replace(
-            message,
-            content=self.text(message.content),
-            name=self._optional(message.name),
-            tool_calls=tuple(self._tool_call(t) for t in message.tool_calls),
+            message, content=content, name=name, tool_calls=tuple(self._tool_call(t) for t in message.tool_calls)
         )
 
     def _tool_call(self, tool_call: ToolCall) -> ToolCall:
