@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -55,6 +56,27 @@ def test_prose_is_told_from_code_and_data() -> None:
     assert not is_prose("x = compute(a, b) + 1")
     assert not is_prose("10 + 14 = 24")
     assert not is_prose("Hello")
+
+
+_PLAIN_WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*[.,:;!?)]*")
+_PROSE_CHARS = (
+    "aZ'\u2019-.,:;!?)(x1_\xe9 \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2003\u2028\u2029\u202f\u3000\u200b"
+)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_prose_and_white_space_follow_their_token_by_token_definitions(seed: int) -> None:
+    """``is_prose`` counts plain words in one regex pass and ``mask`` folds white space with ``str.split``: both
+    agree with the definitions they stand for (tokens are what ``str.split`` cuts; a word is a whole token), on
+    every kind of white space ``str.split`` knows, and on one it does not (U+200B)."""
+    rnd = random.Random(seed)
+    for _ in range(20_000):
+        piece = "".join(rnd.choice(_PROSE_CHARS) for _ in range(rnd.randrange(0, 24)))
+        tokens = piece.split()
+        words = sum(1 for token in tokens if _PLAIN_WORD.fullmatch(token))
+        assert is_prose(piece) == (words >= 2 and words >= 0.6 * len(tokens)), repr(piece)
+        if not _DIGIT.search(piece) and len(piece) < 40 and "/" not in piece and "." not in piece:
+            assert mask(piece) == re.sub(r"\s+", " ", piece).strip().lower(), repr(piece)
 
 
 def test_pieces_drop_code_blocks_and_split_labelled_lines() -> None:
