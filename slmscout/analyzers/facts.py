@@ -37,7 +37,7 @@ def call_group(call: LLMCall) -> str:
 
 @functools.lru_cache(maxsize=1024)
 def _file_name(path: str) -> str:
-    return Path(path).name  # a path object costs microseconds a call; a run reads few files
+    return Path(path).name  # remembered: a path object costs microseconds, and a file's calls share its name
 
 
 @dataclass(frozen=True, slots=True)
