@@ -6,6 +6,9 @@ what went wrong and where (a path, a line), never the content of a trace.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 
 class SlmscoutError(Exception):
     """Base of every error slmscout reports to its user."""
@@ -41,3 +44,11 @@ class StrictError(SlmscoutError):
     """``--strict`` was given and some record or file could not be read."""
 
     exit_code = 5
+
+
+def cache_folder_error(failed: str, folder: Path, exc: OSError) -> OutputError:
+    """The error of a run that could not write in its cache or work ``folder`` (a full disk, most often), with the
+    system's reason: taken from the errno, since Arrow's errors put their whole message (the file's name and more)
+    where ``strerror`` would be."""
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    return OutputError(f"{failed} in {folder}: {reason}; free space there or choose another --cache-dir")

@@ -37,7 +37,7 @@ from slmscout.analyzers.digest_store import DigestStore
 from slmscout.analyzers.facts import facts_table
 from slmscout.analyzers.gc_tuning import collect_cycles_less_often
 from slmscout.analyzers.progress import NoProgress, Progress
-from slmscout.errors import OutputError
+from slmscout.errors import cache_folder_error
 from slmscout.traces.budget import MemoryBudget
 from slmscout.traces.ingest import Accounting, FileRead, LineBatch, ReadSummary, ReadUnit, line_batches, read_line_batch
 from slmscout.traces.reader import FileReader
@@ -123,17 +123,8 @@ def _digest(work: LineBatch | list[LLMCall], redaction_key: bytes | None, shard:
     try:
         write_shard(table, shard)
     except OSError as exc:  # a full disk, most often: the user's to fix, not a fault of slmscout's
-        raise _unwritable(shard.parent, exc) from None
+        raise cache_folder_error("cannot write the digested calls", shard.parent, exc) from None
     return Digested(None, table.num_rows, counts, skips)
-
-
-def _unwritable(folder: Path, exc: OSError) -> OutputError:
-    """The error of a shard not written in ``folder``, with the system's reason: from the errno, since Arrow's
-    errors put their whole message (the file's name and more) where ``strerror`` would be."""
-    reason = os.strerror(exc.errno) if exc.errno else str(exc)
-    return OutputError(
-        f"cannot write the digested calls in {folder}: {reason}; free space there or choose another --cache-dir"
-    )
 
 
 def _file_states(files: Sequence[Path]) -> list[tuple[int, int, int]]:
@@ -252,7 +243,7 @@ class Digester:
             try:
                 staged.mkdir(mode=0o700)
             except OSError as exc:
-                raise _unwritable(self.work_dir, exc) from None
+                raise cache_folder_error("cannot write the digested calls", self.work_dir, exc) from None
         names, shards, calls = self._run(unit, Accounting(local), staged)
         if self.store is not None and staged is not None and key is not None and _unchanged(unit, local, before):
             stored = self.store.keep(key, staged, names, local, calls)

@@ -21,7 +21,7 @@ from slmscout.analyzers.digest_store import DigestStore
 from slmscout.analyzers.embed import Embedder
 from slmscout.analyzers.pipeline import AnalysisParams, analyze_table
 from slmscout.analyzers.progress import NoProgress, Progress
-from slmscout.errors import OutputError
+from slmscout.errors import cache_folder_error
 from slmscout.reports.run import Manifest, RedactionInfo, overview_of
 from slmscout.reports.save import build_manifest
 from slmscout.traces.budget import MemoryBudget
@@ -52,10 +52,7 @@ def work_folder(parent: Path) -> Iterator[Path]:
         parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = Path(tempfile.mkdtemp(prefix="run-", dir=parent))
     except OSError as exc:
-        raise OutputError(
-            f"cannot make a work folder in {parent}: {exc.strerror or exc}; free space there or choose another "
-            "--cache-dir"
-        ) from None
+        raise cache_folder_error("cannot make a work folder", parent, exc) from None
     try:
         yield path
     finally:
