@@ -26,6 +26,7 @@ from slmscout.traces.ingest import (
     Accounting,
     FileRead,
     LineBatch,
+    LineSpan,
     ReadSummary,
     ReadUnit,
     line_batches,
@@ -223,14 +224,24 @@ def test_an_over_long_line_at_the_end_of_a_file(tmp_path: Path, short_lines: int
     assert _batched([path], 1 << 20, 1) == (whole_calls, whole)
 
 
-def test_batches_are_cut_by_lines_and_bytes() -> None:
+def _held(batch: LineBatch | LineSpan) -> LineBatch:
+    """A batch with its lines, read from the file for a span."""
+    return batch.lines() if isinstance(batch, LineSpan) else batch
+
+
+@pytest.mark.parametrize("name", ["plain.jsonl", "packed.jsonl.gz"])
+def test_batches_are_cut_by_lines_and_bytes(tmp_path: Path, name: str) -> None:
     """Batches hold at most ``batch_lines`` lines and close as soon as they reach ``batch_bytes``; together they hold
-    every line once, in order."""
-    summary = ReadSummary()
-    (unit,) = plan_reads([OPENHANDS_SAMPLE], summary)
+    every line once, in order. A file that is not compressed is cut into spans (where the lines lie), a compressed
+    one into the lines themselves."""
     raw = OPENHANDS_SAMPLE.read_bytes().splitlines(keepends=True)
+    path = _write(tmp_path / name, [line.decode().rstrip("\n") for line in raw])
+    summary = ReadSummary()
+    (unit,) = plan_reads([path], summary)
     for batch_bytes, batch_lines in [(1 << 30, 1), (1 << 30, 7), (20_000, 1000), (1, 1000)]:
-        batches = list(line_batches(unit, Accounting(summary), batch_bytes, batch_lines))
+        found = list(line_batches(unit, Accounting(summary), batch_bytes, batch_lines))
+        assert all(isinstance(b, LineBatch if name.endswith(".gz") else LineSpan) for b in found)
+        batches = [_held(b) for b in found]
         assert [line for b in batches for line in b.lines] == list(enumerate(raw, start=1))
         for batch in batches:
             assert len(batch.lines) <= batch_lines
@@ -238,20 +249,56 @@ def test_batches_are_cut_by_lines_and_bytes() -> None:
             assert batch.size == sum(len(line or b"") for _, line in batch.lines)
         for batch in batches[:-1]:
             assert len(batch.lines) == batch_lines or batch.size >= batch_bytes
-        assert {(b.reader, b.path) for b in batches} == {("chat-messages", str(OPENHANDS_SAMPLE))}
+        assert {(b.reader, b.path) for b in batches} == {("chat-messages", str(path))}
 
 
 def test_a_batch_reads_the_same_in_any_process(tmp_path: Path) -> None:
-    """A batch carries everything reading it needs (reader name, path, lines): read twice, or after a round trip
-    through pickle (as it travels to a worker), it gives the same calls and skips."""
+    """A batch carries everything reading it needs (reader name, path, where its lines lie): read twice, or after a
+    round trip through pickle (as it travels to a worker), it gives the same calls and skips."""
     path = _random_file(tmp_path / "p.jsonl", 7)
     (unit,) = plan_reads([path], ReadSummary())
     for batch in line_batches(unit, Accounting(ReadSummary()), 1 << 20, 4):
         calls, log = read_line_batch(batch)
         again, log_again = read_line_batch(pickle.loads(pickle.dumps(batch)))
         assert (calls, log.skips) == (again, log_again.skips)
-        assert all(int(c.source.position) in {n for n, _ in batch.lines} for c in calls)
-        assert all(int(position) in {n for n, _ in batch.lines} for _, _, position in log.skips)
+        numbers = {n for n, _ in _held(batch).lines}
+        assert all(int(c.source.position) in numbers for c in calls)
+        assert all(int(position) in numbers for _, _, position in log.skips)
+
+
+def test_a_span_sends_its_place_not_its_lines(tmp_path: Path) -> None:
+    """What travels to a worker for a batch of a plain file is its place in the file: a few hundred bytes of pickle
+    for a batch of a megabyte."""
+    line = json.dumps({"id": "a", "messages": [{"role": "user", "content": "q" * 10_000}]})
+    path = _write(tmp_path / "big.jsonl", [line] * 100)
+    (unit,) = plan_reads([path], ReadSummary())
+    (batch,) = line_batches(unit, Accounting(ReadSummary()), 1 << 30, 1000)
+    assert _held(batch).size > 1_000_000
+    assert len(pickle.dumps(batch)) < 500
+
+
+def test_an_over_long_line_in_a_span_is_read_past(tmp_path: Path, short_lines: int) -> None:
+    """Reading a span does not hold a line over the limit, as reading the file whole does not."""
+    lines = [json.dumps({"id": "a", "messages": [{"role": "user", "content": "q"}]}), "y" * (5 * LIMIT), "{}"]
+    path = _write(tmp_path / "long.jsonl", lines)
+    (unit,) = plan_reads([path], ReadSummary())
+    (batch,) = line_batches(unit, Accounting(ReadSummary()), 1 << 20, 1000)
+    assert isinstance(batch, LineSpan)
+    assert [(n, line is None) for n, line in batch.lines().lines] == [(1, False), (2, True), (3, False)]
+
+
+def test_a_span_whose_file_is_gone_is_a_skip(tmp_path: Path) -> None:
+    """A file removed between finding its batches and reading one: the batch ends with a skip at its first line, not
+    a crash of the worker."""
+    path = _random_file(tmp_path / "gone.jsonl", 3)
+    (unit,) = plan_reads([path], ReadSummary())
+    batches = list(line_batches(unit, Accounting(ReadSummary()), 1 << 20, 2))
+    path.unlink()
+    calls, log = read_line_batch(batches[1])
+    assert calls == []
+    assert [(reason.split(" (")[0], position) for reason, _, position in log.skips] == [
+        ("file cannot be read to its end", "3")
+    ]
 
 
 class _OwnReadFile(ChatMessagesReader):

@@ -1,8 +1,9 @@
 """The map step over calls: read, redact and work out each call's facts, in worker processes, into Arrow shards.
 
 The input comes as read units (``traces.ingest.plan_reads``). A JSON Lines file read by a record reader is cut into
-batches of raw lines, and each batch is parsed, converted, redacted and digested where it is worked on, so with
-several workers every step after reading the bytes runs in parallel. Other units are read here, as a stream of
+batches of lines (spans of the file, which the process given a batch reads itself, unless the file is compressed),
+and each batch is parsed, converted, redacted and digested where it is worked on, so with several workers every
+step after finding where the lines lie runs in parallel. Other units are read here, as a stream of
 calls cut into batches that never span two files. Each batch becomes one shard: an Arrow table of the redacted calls
 and their facts (``facts_table``). With more than one worker, batches go to a pool of processes that write their
 shards to files, so memory holds the batches in flight, not the corpus.
@@ -39,7 +40,16 @@ from slmscout.analyzers.gc_tuning import collect_cycles_less_often
 from slmscout.analyzers.progress import NoProgress, Progress
 from slmscout.errors import cache_folder_error
 from slmscout.traces.budget import MemoryBudget
-from slmscout.traces.ingest import Accounting, FileRead, LineBatch, ReadSummary, ReadUnit, line_batches, read_line_batch
+from slmscout.traces.ingest import (
+    Accounting,
+    FileRead,
+    LineBatch,
+    LineSpan,
+    ReadSummary,
+    ReadUnit,
+    line_batches,
+    read_line_batch,
+)
 from slmscout.traces.reader import FileReader
 from slmscout.traces.record import LLMCall
 from slmscout.traces.redaction import Redactor, deferred_placeholders, text_fields
@@ -105,12 +115,12 @@ class Digested:
     skips: list[tuple[str, str, str]]  # (reason, path, position)
 
 
-def _digest(work: LineBatch | list[LLMCall], redaction_key: bytes | None, shard: Path | None) -> Digested:
+def _digest(work: LineBatch | LineSpan | list[LLMCall], redaction_key: bytes | None, shard: Path | None) -> Digested:
     """One batch, in whichever process gets it. Raw lines are read into calls first, and the calls per file and
     the skips met are returned (calls read elsewhere were counted where they were read)."""
     skips: list[tuple[str, str, str]] = []
     counts: dict[str, int] = {}
-    if isinstance(work, LineBatch):
+    if isinstance(work, LineBatch | LineSpan):
         calls, log = read_line_batch(work)
         skips = log.skips
         for call in calls:
@@ -197,7 +207,7 @@ class Digester:
         if self._pool is not None:
             self._pool.shutdown(wait=exc_type is not None, cancel_futures=True)
 
-    def _submit(self, work: LineBatch | list[LLMCall], shard: Path | None) -> Future[Digested] | Digested:
+    def _submit(self, work: LineBatch | LineSpan | list[LLMCall], shard: Path | None) -> Future[Digested] | Digested:
         if self.workers <= 1:
             return _digest(work, self.redaction_key, shard)
         if self._pool is None:
@@ -257,7 +267,7 @@ class Digester:
     def _run(self, unit: ReadUnit, ctx: Accounting, staged: Path | None) -> tuple[list[str], list[ShardSource], int]:
         """Digest one unit; the shard file names (in ``staged``, when given), the shards, in file order, and the
         number of calls."""
-        work: Iterator[LineBatch | list[LLMCall]]
+        work: Iterator[LineBatch | LineSpan | list[LLMCall]]
         work = line_batches(unit, ctx, BATCH_BYTES, BATCH_CALLS) if unit.in_lines else batches(unit.calls(ctx))
         names: list[str] = []
         shards: list[ShardSource] = []

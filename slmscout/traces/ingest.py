@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import zlib
 from collections.abc import Iterator, Sequence
@@ -13,7 +14,16 @@ from slmscout.errors import InputError, StrictError
 from slmscout.traces.reader import DATA_ERRORS, FileReader, RecordReader, TraceReader
 from slmscout.traces.record import LLMCall
 from slmscout.traces.registry import all_readers, reader_by_name
-from slmscout.traces.source import FileSample, is_json_lines, iter_lines, json_line_record, open_binary, sample_file
+from slmscout.traces.source import (
+    READ_BUFFER,
+    FileSample,
+    is_compressed,
+    is_json_lines,
+    iter_lines,
+    json_line_record,
+    open_binary,
+    sample_file,
+)
 
 LOCATIONS_KEPT = 5
 
@@ -331,32 +341,75 @@ class LineBatch:
         return sum(len(line) for _, line in self.lines if line is not None)
 
 
-def line_batches(unit: ReadUnit, ctx: Accounting, batch_bytes: int, batch_lines: int) -> Iterator[LineBatch]:
+@dataclass(frozen=True)
+class LineSpan:
+    """Consecutive lines of a JSON Lines file that is not compressed, by where they lie: ``count`` lines from byte
+    ``start``, the first of them line ``first_line``. The process that reads the batch reads the lines from the file
+    (``lines``), so a batch sent to a worker process is a few numbers, not megabytes of lines to copy through a
+    pipe."""
+
+    reader: str
+    path: str
+    start: int
+    first_line: int
+    count: int
+
+    def lines(self) -> LineBatch:
+        """The lines, read from the file as ``line_batches`` read them (a line over the length limit is read past,
+        never held)."""
+        with open(self.path, "rb", buffering=READ_BUFFER) as stream:
+            stream.seek(self.start)
+            found = itertools.islice(iter_lines(stream), self.count)
+            lines = tuple((self.first_line + i, line) for i, (_, line) in enumerate(found))
+        return LineBatch(self.reader, self.path, lines)
+
+
+def line_batches(unit: ReadUnit, ctx: Accounting, batch_bytes: int, batch_lines: int) -> Iterator[LineBatch | LineSpan]:
     """The lines of a unit that reads ``in_lines``, in batches of about ``batch_bytes`` (at most ``batch_lines``
-    lines). An I/O failure ends the file with a skip, as when the reader reads it."""
+    lines): spans of the file, or the lines themselves for a compressed file (whose lines cannot be found again by
+    their place). An I/O failure ends the file with a skip, as when the reader reads it."""
     path = unit.files[0]
-    lines: list[tuple[int, bytes | None]] = []
-    size = 0
+    spans = not is_compressed(path)
+    held: list[tuple[int, bytes | None]] = []  # the batch's lines, when they travel with it
+    first = count = size = start = 0
+
+    def batch() -> LineBatch | LineSpan:
+        if spans:
+            return LineSpan(unit.reader.name, str(path), start, first, count)
+        return LineBatch(unit.reader.name, str(path), tuple(held))
+
     try:
         with open_binary(path) as stream:
             for number, line in iter_lines(stream):
-                lines.append((number, line))
+                if not spans:
+                    held.append((number, line))
+                first = first if count else number
+                count += 1
                 size += len(line) if line is not None else 0
-                if size >= batch_bytes or len(lines) >= batch_lines:
-                    yield LineBatch(unit.reader.name, str(path), tuple(lines))
-                    lines, size = [], 0
+                if size >= batch_bytes or count >= batch_lines:
+                    yield batch()
+                    held, count, size = [], 0, 0
+                    start = stream.tell() if spans else 0
     except IO_ERRORS as exc:
         ctx.skip(f"file cannot be read to its end ({_problem(exc)})", path, "end")
-    if lines:
-        yield LineBatch(unit.reader.name, str(path), tuple(lines))
+    if count:
+        yield batch()
 
 
-def read_line_batch(batch: LineBatch) -> tuple[list[LLMCall], SkipLog]:
+def read_line_batch(batch: LineBatch | LineSpan) -> tuple[list[LLMCall], SkipLog]:
     """The calls of a batch of lines, as the reader reading the whole file yields them, and the skips met. A
-    reader bug ends the batch with a skip, as it ends a file read whole, not the run."""
+    reader bug ends the batch with a skip, as it ends a file read whole, not the run; so does a file that can no
+    longer be read where the batch lies."""
+    log = SkipLog()
+    if isinstance(batch, LineSpan):
+        span = batch
+        try:
+            batch = span.lines()
+        except IO_ERRORS as exc:
+            log.skip(f"file cannot be read to its end ({_problem(exc)})", Path(span.path), str(span.first_line))
+            return [], log
     reader = reader_by_name(batch.reader)
     assert isinstance(reader, RecordReader)
-    log = SkipLog()
     items = (json_line_record(number, line) for number, line in batch.lines)
     records = (item for item in items if item is not None)
     calls: list[LLMCall] = []

@@ -79,12 +79,20 @@ def gzip_limit(compressed_bytes: int) -> int:
     return max(MIN_GZIP_ALLOWANCE, compressed_bytes * MAX_GZIP_RATIO)
 
 
+READ_BUFFER = 1 << 20  # a read call per megabyte, not one per line or two of a log of long lines
+
+
+def is_compressed(path: Path) -> bool:
+    """Whether ``open_binary`` decompresses the file as it reads it."""
+    return path.suffix == ".gz"
+
+
 def open_binary(path: Path) -> IO[bytes]:
     """Open a file for reading bytes, decompressing ``.gz`` transparently, within a bound on how far it expands."""
-    if path.suffix == ".gz":
+    if is_compressed(path):
         raw = _BoundedGzip(path, gzip_limit(path.stat().st_size))
-        return io.BufferedReader(raw, buffer_size=1 << 20)
-    return path.open("rb")
+        return io.BufferedReader(raw, buffer_size=READ_BUFFER)
+    return path.open("rb", buffering=READ_BUFFER)
 
 
 def file_digest(path: Path) -> tuple[int, str]:
