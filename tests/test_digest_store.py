@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import stat
+import threading
 import time
 from collections.abc import Iterator
 from io import StringIO
@@ -573,3 +574,77 @@ def test_the_cli_refuses_a_shared_cache_folder_in_one_line(fake_model: HashingEm
     assert result.exit_code == 4
     assert "not private" in result.output and "--no-cache" in result.output
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_a_new_file_is_read_while_it_is_hashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file no earlier run kept is read without waiting for its SHA-256, which is worked out beside; a file an
+    earlier run kept is hashed first and served from the store, with the same report."""
+    traces = tmp_path / "traces"
+    traces.mkdir()
+    shutil.copy(OPENHANDS_SAMPLE, traces / "openhands.jsonl")
+    events: list[str] = []
+    reading = threading.Event()
+    hash_file, read_batch = digest.file_digest, digest.read_line_batch
+
+    def hash_once_reading(path: Path) -> tuple[int, str]:
+        reading.wait(timeout=10)  # hashing first would wait here in vain, and record the hash first
+        events.append("hashed")
+        return hash_file(path)
+
+    def read(batch: Any) -> Any:
+        events.append("read")
+        reading.set()
+        return read_batch(batch)
+
+    monkeypatch.setattr(digest, "file_digest", hash_once_reading)
+    monkeypatch.setattr(digest, "read_line_batch", read)
+    store = DigestStore(tmp_path / "cache")
+    first = _report(_analyse([traces], tmp_path / "w1", store))
+    assert events[0] == "read" and events.count("hashed") == 1
+    assert len(_entries(store)) == 1
+    assert first == _report(_analyse([traces], tmp_path / "w0", None))
+
+    def hash_recorded(path: Path) -> tuple[int, str]:
+        events.append("hashed")
+        return hash_file(path)
+
+    events.clear()
+    monkeypatch.setattr(digest, "file_digest", hash_recorded)
+    monkeypatch.setattr(Digester, "_run", _refuse)
+    assert _report(_analyse([traces], tmp_path / "w2", DigestStore(tmp_path / "cache"))) == first
+    assert events == ["hashed"]
+
+
+def test_a_touched_file_is_read_again_and_kept_once(tmp_path: Path, digested_units: list[tuple[str, ...]]) -> None:
+    """A file whose modification time changed but not its content: it is read again (nothing says it was kept), the
+    report is the same, the store still holds one entry for it, and the next run takes it from the store."""
+    traces = tmp_path / "traces"
+    traces.mkdir()
+    path = traces / "openhands.jsonl"
+    shutil.copy(OPENHANDS_SAMPLE, path)
+    store = DigestStore(tmp_path / "cache")
+    first = _report(_analyse([traces], tmp_path / "w1", store))
+    later = path.stat().st_mtime_ns + 10**9
+    os.utime(path, ns=(later, later))
+
+    digested_units.clear()
+    assert _report(_analyse([traces], tmp_path / "w2", DigestStore(tmp_path / "cache"))) == first
+    assert digested_units == [("openhands.jsonl",)]
+    assert len(_entries(store)) == 1
+    digested_units.clear()
+    assert _report(_analyse([traces], tmp_path / "w3", DigestStore(tmp_path / "cache"))) == first
+    assert digested_units == []
+
+
+def test_hints_of_removed_entries_are_forgotten(tmp_path: Path) -> None:
+    """A hint names an entry; once pruning removed the entry, the hint is removed too, and says nothing meanwhile."""
+    store = DigestStore(tmp_path / "cache", max_bytes=0)
+    store.keep("a" * 40, _stage(tmp_path, "a" * 40, 10), ["shard-000000.arrow"], ReadSummary(), 1)
+    store.remember("s" * 40, "a" * 40)
+    assert store.hinted("s" * 40)
+    assert not store.hinted("t" * 40)
+    os.utime(store.root / ("a" * 40) / ENTRY_FILE, (1_000_000, 1_000_000))  # used long ago: prunable
+    store.prune()
+    assert not (store.root / ("a" * 40)).exists()
+    assert not store.hinted("s" * 40)
+    assert list((store.root / digest_store.HINTS).iterdir()) == []

@@ -14,11 +14,14 @@ file, records skipped with their reasons and first locations) is gathered per un
 read in one process, and added to the run's summary.
 
 With a ``DigestStore``, a unit already digested by an earlier run is taken from the store instead of being read
-again, and a unit digested now is kept there.
+again, and a unit digested now is kept there. Its files are hashed for its key first when the store holds an entry
+kept for them in their present state (size, modification time, inode: ``DigestStore.hinted``), and otherwise while
+the unit is read, in a thread, so that a first run does not wait for the hash of gigabytes of logs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -137,6 +140,28 @@ def _digest(work: LineBatch | LineSpan | list[LLMCall], redaction_key: bytes | N
     return Digested(None, table.num_rows, counts, skips)
 
 
+class _Hashing:
+    """The size and SHA-256 of files, worked out in a thread from the moment this is made (hashing releases the
+    GIL), so that a unit can be read while its files are hashed."""
+
+    def __init__(self, files: Sequence[Path]) -> None:
+        self._files = files
+        self._digests: list[tuple[int, str]] | None = None
+        self._thread = threading.Thread(target=self._hash, name="slmscout-hash", daemon=True)
+        self._thread.start()
+
+    def _hash(self) -> None:
+        try:
+            self._digests = [file_digest(path) for path in self._files]
+        except OSError:  # gone or unreadable since it was planned: reading it will say so, uncached
+            self._digests = None
+
+    def result(self) -> list[tuple[int, str]] | None:
+        """The digests, in file order; None when a file could not be hashed."""
+        self._thread.join()
+        return self._digests
+
+
 def _file_states(files: Sequence[Path]) -> list[tuple[int, int, int]]:
     """Size, modification time and inode of each file: what changes when a file is rewritten."""
     states = []
@@ -225,26 +250,24 @@ class Digester:
         return shards
 
     def _unit(self, unit: ReadUnit, summary: ReadSummary) -> list[ShardSource]:
-        key = None
+        key = state_key = None
         before: list[tuple[int, int, int]] | None = None
+        hashing: _Hashing | None = None
         if self.store is not None and isinstance(unit.reader, FileReader):
-            try:
+            with contextlib.suppress(OSError):  # gone or unreadable since it was planned: read uncached, if at all
                 before = _file_states(unit.files)
-                digests = [file_digest(path) for path in unit.files]
-            except OSError:  # gone or unreadable since it was planned: reading it will say so, uncached
-                digests = []
-            if digests:
-                for path, (size, sha) in zip(unit.files, digests, strict=True):
-                    entry = summary.entry(str(path))
-                    entry.size, entry.sha256 = size, sha
-                key = self.store.entry_key(unit, digests)
-                self._keys.append(key)
-                stored = self.store.find(key)
-                if stored is not None:
-                    self.budget.charge(stored.calls)
-                    self.progress.advance(stored.calls)
-                    summary.merge(stored.summary)
-                    return stored.paths()
+            if before is not None:
+                state_key = self.store.state_key(unit, before)
+                hashing = _Hashing(unit.files)
+                if self.store.hinted(state_key):  # probably kept by an earlier run: hashed first, to look it up
+                    key = self._key(unit, hashing, summary)
+                    stored = self.store.find(key) if key is not None else None
+                    if stored is not None:
+                        self.budget.charge(stored.calls)
+                        self.progress.advance(stored.calls)
+                        summary.merge(stored.summary)
+                        return stored.paths()
+                # else probably new: read while it is hashed
         local = ReadSummary(files=[FileRead(str(path), unit.reader.name) for path in unit.files])
         staged = None
         if self.work_dir is not None and (self.workers > 1 or self.store is not None):
@@ -255,14 +278,32 @@ class Digester:
             except OSError as exc:
                 raise cache_folder_error("cannot write the digested calls", self.work_dir, exc) from None
         names, shards, calls = self._run(unit, Accounting(local), staged)
+        if hashing is not None and key is None:
+            key = self._key(unit, hashing, summary)
         if self.store is not None and staged is not None and key is not None and _unchanged(unit, local, before):
             stored = self.store.keep(key, staged, names, local, calls)
             if stored is not None:
                 shards = list(stored.paths())
+                if state_key is not None:
+                    self.store.remember(state_key, key)
         elif staged is not None and not names:
             shutil.rmtree(staged, ignore_errors=True)
         summary.merge(local)
         return shards
+
+    def _key(self, unit: ReadUnit, hashing: _Hashing, summary: ReadSummary) -> str | None:
+        """The store key of a unit, once its files are hashed; their sizes and SHA-256 go into ``summary``. None
+        when a file could not be hashed (the unit is then not kept)."""
+        digests = hashing.result()
+        if digests is None:
+            return None
+        assert self.store is not None
+        for path, (size, sha) in zip(unit.files, digests, strict=True):
+            entry = summary.entry(str(path))
+            entry.size, entry.sha256 = size, sha
+        key = self.store.entry_key(unit, digests)
+        self._keys.append(key)
+        return key
 
     def _run(self, unit: ReadUnit, ctx: Accounting, staged: Path | None) -> tuple[list[str], list[ShardSource], int]:
         """Digest one unit; the shard file names (in ``staged``, when given), the shards, in file order, and the

@@ -8,7 +8,9 @@ the libraries that shape a digest and the source code of the modules that read a
 reader or detector never serves stale digests). A unit is not kept when its file changed while it was read, or
 when its reader also read another file (the key would not cover it); readers that join several files are not
 kept. Entries are written to the run's work folder and renamed into place once complete; an interrupted run
-leaves none.
+leaves none. Beside the entries, small hints (``hints/``) name the entry kept for files in a given state (size,
+modification time, inode), so that a run can tell, without reading a file, whether to hash it before reading it;
+an entry is only ever served by the key of the content.
 
 Only redacted digests are kept (a run with ``--no-redact`` digests into its work folder, removed at its end), so the
 store holds what a saved run's calls.jsonl holds: redacted text. Redaction placeholders are keyed hashes
@@ -42,6 +44,7 @@ from slmscout.traces.ingest import ReadSummary, ReadUnit
 FOLDER = "digests"
 KEY_FILE = "redaction.key"
 ENTRY_FILE = "unit.json"
+HINTS = "hints"  # files named by a state key (``DigestStore.state_key``), each holding an entry's key
 DEFAULT_MAX_BYTES = 20 * 2**30
 IN_USE_SECONDS = 3600  # an entry found this recently may be in use by another run: never removed
 # Modules whose code decides what a digest holds, besides every module of slmscout.traces.
@@ -144,12 +147,41 @@ class DigestStore:
     def entry_key(self, unit: ReadUnit, digests: Sequence[tuple[int, str]]) -> str:
         """The identity of a unit's digest: its files (path, size, SHA-256), its reader, the code and the redaction
         key (a replaced key gives new placeholder hashes, so entries made with the old one no longer serve)."""
+        return self._unit_key(unit, [f"{size}\0{sha}" for size, sha in digests])
+
+    def state_key(self, unit: ReadUnit, states: Sequence[tuple[int, int, int]]) -> str:
+        """The same for the files' states (size, modification time, inode) instead of their content: what names a
+        hint (``hinted``), found without reading the files."""
+        return self._unit_key(unit, ["state\0" + "\0".join(map(str, state)) for state in states])
+
+    def _unit_key(self, unit: ReadUnit, files: Sequence[str]) -> str:
         digest = hashlib.sha256(code_fingerprint().encode() + b"\0" + unit.reader.name.encode() + b"\0")
         digest.update(self._key_digest.encode() + b"\0")
         digest.update(hashlib.sha256(_reader_source(unit)).digest())
-        for path, (size, sha) in zip(unit.files, digests, strict=True):
-            digest.update(f"{path}\0{path.resolve()}\0{size}\0{sha}\n".encode("utf-8", "surrogatepass"))
+        for path, identity in zip(unit.files, files, strict=True):
+            digest.update(f"{path}\0{path.resolve()}\0{identity}\n".encode("utf-8", "surrogatepass"))
         return digest.hexdigest()[:40]
+
+    def hinted(self, state_key: str) -> bool:
+        """Whether an entry kept for files in these states is still here: then the unit was probably digested
+        before, and is worth hashing before it is read; else it is probably new, and is read while it is hashed.
+        Only a guess of which to do first: what an entry serves is decided by the content's key, never by this."""
+        try:
+            key = (self.root / HINTS / state_key).read_text(encoding="ascii")
+        except (OSError, ValueError):
+            return False
+        return key.isalnum() and (self.root / key / ENTRY_FILE).is_file()
+
+    def remember(self, state_key: str, key: str) -> None:
+        """Note that files in these states were kept under ``key`` (``hinted``); nothing when it cannot be noted."""
+        folder = self.root / HINTS
+        tmp = folder / f".{state_key}.{secrets.token_hex(8)}"
+        try:
+            folder.mkdir(exist_ok=True, mode=0o700)
+            tmp.write_text(key, encoding="ascii")
+            tmp.replace(folder / state_key)
+        except OSError:
+            tmp.unlink(missing_ok=True)
 
     def find(self, key: str) -> StoredUnit | None:
         folder = self.root / key
@@ -208,3 +240,15 @@ class DigestStore:
                 break
             shutil.rmtree(folder, ignore_errors=True)
             total -= size
+        self._forget_removed()
+
+    def _forget_removed(self) -> None:
+        """Remove the hints whose entry is gone, so that they do not pile up."""
+        with contextlib.suppress(OSError):
+            for hint in (self.root / HINTS).iterdir():
+                if hint.name.startswith("."):  # being written by a run side by side
+                    continue
+                with contextlib.suppress(OSError, ValueError):
+                    key = hint.read_text(encoding="ascii")
+                    if not (key.isalnum() and (self.root / key / ENTRY_FILE).is_file()):
+                        hint.unlink()
