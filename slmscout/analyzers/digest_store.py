@@ -170,6 +170,10 @@ class DigestStore:
             key = (self.root / HINTS / state_key).read_text(encoding="ascii")
         except (OSError, ValueError):
             return False
+        return self._kept(key)
+
+    def _kept(self, key: str) -> bool:
+        """Whether ``key`` (as a hint holds it) names an entry that is here."""
         return key.isalnum() and (self.root / key / ENTRY_FILE).is_file()
 
     def remember(self, state_key: str, key: str) -> None:
@@ -250,5 +254,5 @@ class DigestStore:
                     continue
                 with contextlib.suppress(OSError, ValueError):
                     key = hint.read_text(encoding="ascii")
-                    if not (key.isalnum() and (self.root / key / ENTRY_FILE).is_file()):
+                    if not self._kept(key):
                         hint.unlink()

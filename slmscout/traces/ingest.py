@@ -184,6 +184,11 @@ def _problem(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
+def _unreadable(exc: BaseException) -> str:
+    """The skip reason of a file that stopped being readable part way (where it is read whole or by batches)."""
+    return f"file cannot be read to its end ({_problem(exc)})"
+
+
 class Accounting:
     """The ``ReadContext`` ingest gives readers: skips and consumed files go into the summary."""
 
@@ -239,7 +244,7 @@ def _guarded(calls: Iterator[LLMCall], path: Path, ctx: Accounting, reader: Trac
     try:
         yield from calls
     except IO_ERRORS as exc:
-        ctx.skip(f"file cannot be read to its end ({_problem(exc)})", path, "end")
+        ctx.skip(_unreadable(exc), path, "end")
     except DATA_ERRORS as exc:
         ctx.skip(f"{reader.name} reader stopped on this file ({type(exc).__name__})", path, "end")
 
@@ -391,7 +396,7 @@ def line_batches(unit: ReadUnit, ctx: Accounting, batch_bytes: int, batch_lines:
                     held, count, size = [], 0, 0
                     start = stream.tell() if spans else 0
     except IO_ERRORS as exc:
-        ctx.skip(f"file cannot be read to its end ({_problem(exc)})", path, "end")
+        ctx.skip(_unreadable(exc), path, "end")
     if count:
         yield batch()
 
@@ -406,7 +411,7 @@ def read_line_batch(batch: LineBatch | LineSpan) -> tuple[list[LLMCall], SkipLog
         try:
             batch = span.lines()
         except IO_ERRORS as exc:
-            log.skip(f"file cannot be read to its end ({_problem(exc)})", Path(span.path), str(span.first_line))
+            log.skip(_unreadable(exc), Path(span.path), str(span.first_line))
             return [], log
     reader = reader_by_name(batch.reader)
     assert isinstance(reader, RecordReader)
