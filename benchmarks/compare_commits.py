@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+sys.path.insert(0, str(REPO_ROOT))
 
-from scale import analyze_args, read_assignment  # noqa: E402
+from benchmarks.scale import analyze_args, read_assignment  # noqa: E402
 
 DEFAULT_CORPUS = REPO_ROOT / "benchmarks" / ".data" / "corpus-100000-seed0" / "calls.jsonl"
 # Runs the slmscout package of the folder on PYTHONPATH (ahead of the installed one), as the `slmscout` command does.

@@ -60,10 +60,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BENCHMARKS = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCHMARKS))
+sys.path.insert(0, str(BENCHMARKS.parent))
 
-import clustering  # noqa: E402
-import generate_corpus  # noqa: E402
+from benchmarks import clustering, generate_corpus  # noqa: E402
 
 DATA_DIR = BENCHMARKS / ".data"
 DEFAULT_SIZES = (20_000, 100_000, 1_000_000)

@@ -45,8 +45,8 @@ def _no_resolution(*args: object, **kwargs: object) -> object:
     raise NetworkAccessError(f"name resolution attempted in a test: getaddrinfo{args!r}")
 
 
-socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
-socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign, assignment]
+socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign, assignment]
 socket.getaddrinfo = _no_resolution  # type: ignore[assignment]
 
 TESTS = Path(__file__).parent

@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pytest
 from datasets import load_dataset, load_from_disk
+from numpy.typing import NDArray
 from typer.testing import CliRunner
 
 from slmscout.cli.app import app
@@ -75,9 +78,10 @@ def test_the_map_is_laid_out_only_for_outputs_that_show_it(
     """t-SNE takes seconds on a large run: a run that writes neither a saved run nor the JSON report skips it, and
     its clusters and per-call figures are the same."""
     from slmscout.analyzers import pipeline
+    from slmscout.analyzers.projection import map_coordinates
 
     laid_out: list[int] = []
-    real = pipeline.map_coordinates
+    real = map_coordinates
 
     def counting(*args: object, **kwargs: object) -> list[tuple[float, float]]:
         laid_out.append(1)
@@ -252,7 +256,7 @@ def test_the_embedder_only_ever_sees_redacted_text(fake_model: HashingEmbedder, 
     seen: list[str] = []
     original = fake_model.embed
 
-    def spy(texts: list[str]):  # type: ignore[no-untyped-def]
+    def spy(texts: Sequence[str]) -> NDArray[np.float32]:
         seen.extend(texts)
         return original(texts)
 
@@ -267,11 +271,12 @@ def test_ctrl_c_leaves_no_run_and_a_usable_cache(
     fake_model: HashingEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from slmscout.reports import save
+    from slmscout.reports.markdown import render_markdown
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    original = save.render_markdown
+    original = render_markdown
     monkeypatch.setattr(save, "render_markdown", interrupted)
     cache = tmp_path / "cache"
     args = ["analyze", str(OPENHANDS_SAMPLE), "--out", str(tmp_path / "run"), "--cache-dir", str(cache)]

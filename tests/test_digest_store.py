@@ -25,9 +25,11 @@ from slmscout.analyzers.digest_store import ENTRY_FILE, IN_USE_SECONDS, KEY_FILE
 from slmscout.analyzers.facts import CALL_COLUMN
 from slmscout.analyzers.pipeline import AnalysisParams
 from slmscout.cli.app import app
+from slmscout.errors import OutputError
 from slmscout.reports.json_report import report_document
 from slmscout.reports.workflow import AnalysedTraces, analyse_traces
-from slmscout.traces.ingest import ReadSummary, ReadUnit, plan_reads
+from slmscout.traces.ingest import FileRead, ReadSummary, ReadUnit, plan_reads, read_line_batch
+from slmscout.traces.source import file_digest
 from tests.conftest import OPENHANDS_SAMPLE, HashingEmbedder
 
 STAGEHAND = Path(__file__).parent / "fixtures" / "stagehand"
@@ -454,12 +456,12 @@ def test_the_unchanged_check(tmp_path: Path) -> None:
     traces.write_text(TICKET_LINES[0] + "\n", encoding="utf-8")
     (unit,) = plan_reads([traces], ReadSummary())
     before = digest._file_states(unit.files)
-    own = ReadSummary(files=[digest.FileRead(str(traces), unit.reader.name)])
+    own = ReadSummary(files=[FileRead(str(traces), unit.reader.name)])
     assert digest._unchanged(unit, own, before)
     assert not digest._unchanged(unit, own, None)
-    other = ReadSummary(files=[*own.files, digest.FileRead(str(tmp_path / "sibling.txt"), None)])
+    other = ReadSummary(files=[*own.files, FileRead(str(tmp_path / "sibling.txt"), None)])
     assert not digest._unchanged(unit, other, before)
-    consumed = ReadSummary(files=[digest.FileRead(str(traces), unit.reader.name, consumed=True)])
+    consumed = ReadSummary(files=[FileRead(str(traces), unit.reader.name, consumed=True)])
     assert not digest._unchanged(unit, consumed, before)
     traces.write_text(TICKET_LINES[0] + "\n" + TICKET_LINES[5] + "\n", encoding="utf-8")
     assert not digest._unchanged(unit, own, before)
@@ -520,11 +522,11 @@ def test_a_cache_folder_others_can_read_is_refused(tmp_path: Path) -> None:
     """A digest folder or key file that others can read or write is refused with a message, not used."""
     store = DigestStore(tmp_path / "cache")
     store.root.chmod(0o755)
-    with pytest.raises(digest_store.OutputError, match="not private"):
+    with pytest.raises(OutputError, match="not private"):
         DigestStore(tmp_path / "cache")
     store.root.chmod(0o700)
     (store.root / KEY_FILE).chmod(0o644)
-    with pytest.raises(digest_store.OutputError, match="not private"):
+    with pytest.raises(OutputError, match="not private"):
         DigestStore(tmp_path / "cache")
     (store.root / KEY_FILE).chmod(0o600)
     assert DigestStore(tmp_path / "cache").redaction_key == store.redaction_key
@@ -584,7 +586,7 @@ def test_a_new_file_is_read_while_it_is_hashed(tmp_path: Path, monkeypatch: pyte
     shutil.copy(OPENHANDS_SAMPLE, traces / "openhands.jsonl")
     events: list[str] = []
     reading = threading.Event()
-    hash_file, read_batch = digest.file_digest, digest.read_line_batch
+    hash_file, read_batch = file_digest, read_line_batch
 
     def hash_once_reading(path: Path) -> tuple[int, str]:
         reading.wait(timeout=10)  # hashing first would wait here in vain, and record the hash first

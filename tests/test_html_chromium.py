@@ -308,17 +308,17 @@ def png_pixels(data: bytes) -> Iterator[bytes]:
     previous = bytearray(stride)
     for row in range(height):
         start = row * (stride + 1)
-        kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
-        if kind == 1:
+        filter_type, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
+        if filter_type == 1:
             for i in range(channels, stride):
                 line[i] = (line[i] + line[i - channels]) & 0xFF
-        elif kind == 2:
+        elif filter_type == 2:
             line = bytearray((a + b) & 0xFF for a, b in zip(line, previous, strict=True))
-        elif kind == 3:
+        elif filter_type == 3:
             for i in range(stride):
                 left = line[i - channels] if i >= channels else 0
                 line[i] = (line[i] + ((left + previous[i]) >> 1)) & 0xFF
-        elif kind == 4:
+        elif filter_type == 4:
             for i in range(stride):
                 a = line[i - channels] if i >= channels else 0
                 b = previous[i]
@@ -327,7 +327,7 @@ def png_pixels(data: bytes) -> Iterator[bytes]:
                 pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
                 line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
         else:
-            assert kind == 0, kind
+            assert filter_type == 0, filter_type
         previous = line
         yield bytes(line) if channels == 3 else bytes(v for i, v in enumerate(line) if i % 4 != 3)
 

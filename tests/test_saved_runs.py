@@ -19,6 +19,7 @@ from slmscout.reports.run import (
     MANIFEST,
     REPORT,
     RedactionInfo,
+    SavedRun,
     find_run,
     iter_run_calls,
     load_run,
@@ -41,7 +42,7 @@ def sample() -> tuple[list[LLMCall], ReadSummary]:
     return calls, summary
 
 
-def _saved(sample: tuple[list[LLMCall], ReadSummary], out: Path):  # type: ignore[no-untyped-def]
+def _saved(sample: tuple[list[LLMCall], ReadSummary], out: Path | None) -> SavedRun:
     calls, summary = sample
     analysis = analyze(calls, HashingEmbedder())
     manifest = build_manifest([OPENHANDS_SAMPLE], overview_of(summary), analysis, RedactionInfo(False))

@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import phonenumbers
 
@@ -35,10 +36,13 @@ KINDS = ("email", "phone", "card", "ip", "url-credentials", "api-key", "jwt", "p
 PER_KIND = 50
 LOOKALIKES = 600
 
+FIRST: tuple[str, ...]  # grown below: of any length
 FIRST = ("alice", "bob", "carla", "dmitri", "elena", "farid", "grace", "hiro", "ines", "jamal", "kofi", "lena")
 FIRST += ("marco", "nadia", "oscar", "priya", "quinn", "rosa", "sven", "tariq", "una", "victor", "wei", "zoe")
+LAST: tuple[str, ...]  # grown below: of any length
 LAST = ("anderson", "becker", "chen", "dubois", "evans", "fischer", "garcia", "haddad", "ivanova", "jensen")
 LAST += ("kowalski", "lopez", "moreau", "nakamura", "okafor", "patel", "rossi", "schmidt", "tanaka", "yilmaz")
+COMPANIES: tuple[str, ...]  # grown below: of any length
 COMPANIES = ("acme", "globex", "initech", "umbrella-health", "northwind", "contoso", "fabrikam", "hooli")
 COMPANIES += ("vandelay", "soylent", "tyrell", "wayne-ent")
 MAIL_DOMAINS = ("gmail.com", "outlook.com", "yahoo.co.uk", "posteo.de", "proton.me", "icloud.com", "web.de")
@@ -222,7 +226,10 @@ class Values:
 
     def api_key(self) -> str:
         rng = self.rng
-        big = lambda: self.number(10**10, 10**12)  # noqa: E731
+
+        def big() -> str:
+            return self.number(10**10, 10**12)
+
         shapes: tuple[Callable[[], str], ...] = (
             lambda: f"sk-{self.mixed(ALNUM, 20)}T3BlbkFJ{self.mixed(ALNUM, 20)}",
             lambda: (
@@ -1002,8 +1009,8 @@ def render(records: list[dict[str, object]]) -> str:
 def main() -> int:
     records = build_corpus()
     CORPUS.write_text(render(records), encoding="utf-8")
-    planted = Counter(p["kind"] for r in records for p in r["planted"])  # type: ignore[attr-defined]
-    kept = sum(len(r["lookalikes"]) for r in records)  # type: ignore[arg-type]
+    planted = Counter(p["kind"] for r in records for p in cast(list[dict[str, str]], r["planted"]))
+    kept = sum(len(cast(list[object], r["lookalikes"])) for r in records)
     print(f"{len(records)} records, {sum(planted.values())} planted {dict(sorted(planted.items()))}, {kept} kept")
     return 0
 
