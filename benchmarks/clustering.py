@@ -84,6 +84,7 @@ class Corpus:
     folder: Path
     calls: list[Call]
     labels: dict[str, str]  # call id -> true label; used only for scoring
+    roles: dict[str, str] = field(default_factory=dict)  # call id -> labels.csv's agent_role, where it names one
 
     @property
     def calls_path(self) -> Path:
@@ -150,6 +151,12 @@ def read_labels(path: Path) -> dict[str, str]:
         return {row["id"]: row["label"] for row in csv.DictReader(handle)}
 
 
+def read_roles(path: Path) -> dict[str, str]:
+    """Each call's ``agent_role`` column, where labels.csv has one and it is not empty."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {row["id"]: row["agent_role"] for row in csv.DictReader(handle) if row.get("agent_role")}
+
+
 def discover_corpora(data: Path, names: Sequence[str]) -> list[Path]:
     folders = sorted(
         p for p in data.iterdir() if p.is_dir() and (p / "calls.jsonl").is_file() and (p / "labels.csv").is_file()
@@ -169,6 +176,7 @@ def load_corpus(folder: Path) -> Corpus:
         folder=folder,
         calls=read_calls(folder / "calls.jsonl"),
         labels=read_labels(folder / "labels.csv"),
+        roles=read_roles(folder / "labels.csv"),
     )
 
 
@@ -350,6 +358,14 @@ def benchmark_corpus(corpus: Corpus, *, minilm: bool, bertopic: bool, transforme
 # --------------------------------------------------------------------------------------------------- report
 
 
+def agent_split_reference(corpus: Corpus) -> Score | None:
+    """The true labels split by the agent role labels.csv records (None when it records none): not a method (it
+    reads the labels), but a yardstick for a cluster count, where splitting a coarse label by agent can be right."""
+    if not corpus.roles:
+        return None
+    return score(corpus, {i: f"{label}\0{corpus.roles.get(i, '')}" for i, label in corpus.labels.items()})
+
+
 def print_table(corpus: Corpus, runs: Sequence[MethodRun]) -> None:
     unlabelled = sum(1 for c in corpus.calls if c.call_id not in corpus.labels)
     print(f"\n== {corpus.name}: {len(corpus.calls)} calls, {len(corpus.labels)} labelled, true k = {corpus.k} ==")
@@ -370,6 +386,12 @@ def print_table(corpus: Corpus, runs: Sequence[MethodRun]) -> None:
         print(
             f"{run.method:<15} {s.homogeneity:>6.3f} {s.completeness:>6.3f} {s.v_measure:>6.3f} {s.ari:>6.3f} "
             f"{s.clusters:>8d} {run.seconds:>8.1f}  {'; '.join(notes)}"
+        )
+    reference = agent_split_reference(corpus)
+    if reference is not None:
+        print(
+            f"   reference, not a method: the true labels split by labels.csv's agent_role make {reference.clusters} "
+            f"clusters (h={reference.homogeneity:.3f} c={reference.completeness:.3f} V={reference.v_measure:.3f})"
         )
 
 
