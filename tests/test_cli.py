@@ -118,6 +118,22 @@ def test_trace_text_is_not_rich_markup(fake_model: HashingEmbedder, tmp_path: Pa
     assert "bold" in result.stdout  # the words are shown as text, not swallowed as styling
 
 
+def test_distance_threshold_sets_how_broad_a_cluster_is(fake_model: HashingEmbedder, tmp_path: Path) -> None:
+    """A larger threshold gives fewer, broader clusters; the threshold in force is recorded in the saved run."""
+    clusters = {}
+    for threshold in ("0.05", "0.9"):
+        run, table = tmp_path / threshold, tmp_path / f"{threshold}.csv"
+        args = ["analyze", str(OPENHANDS_SAMPLE), "--distance-threshold", threshold, "--csv", str(table), "-q"]
+        result = runner.invoke(app, [*args, "--out", str(run)])
+        assert result.exit_code == 0, result.output
+        manifest = json.loads((run / "manifest.json").read_text())
+        assert manifest["parameters"]["clustering"]["distance_threshold"] == float(threshold)
+        clusters[threshold] = len(rows(table))
+    assert clusters["0.9"] < clusters["0.05"]
+    refused = runner.invoke(app, ["analyze", str(OPENHANDS_SAMPLE), "--distance-threshold", "0", "--no-save"])
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
+
+
 @pytest.mark.parametrize(
     ("args", "message", "code"),
     [

@@ -107,6 +107,16 @@ def analyze(
     format_name: Annotated[
         str | None, typer.Option("--format", help="Read every file with this reader instead of detecting it.")
     ] = None,
+    distance_threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--distance-threshold",
+            min=0.01,
+            max=2.0,
+            help="Cosine distance under which calls are one task type; larger gives fewer, broader clusters "
+            "(default: the embedding model's own, 0.30 for the default model).",
+        ),
+    ] = None,
     top: Annotated[int, typer.Option("--top", min=0, help="Clusters shown in the table, largest first (0: all).")] = 25,
     assume: Annotated[
         list[str] | None,
@@ -193,6 +203,7 @@ def analyze(
 ) -> None:
     """Read traces, cluster the calls into task types and judge each for replacement by a small model."""
     from slmscout.analyzers.assumptions import Assumptions, resolve
+    from slmscout.analyzers.cluster import ClusteringParams
     from slmscout.analyzers.digest_store import DigestStore
     from slmscout.analyzers.embed import Embedder, load_embedder
     from slmscout.analyzers.embedding_cache import CachedEmbedder, default_cache_dir
@@ -217,6 +228,7 @@ def analyze(
         config = DEFAULT_CONFIG
     assumptions, rules = resolve(Assumptions(), VerdictRules(), config, assume or [])
     params = AnalysisParams(
+        clustering=ClusteringParams(distance_threshold=distance_threshold),
         verdict=rules,
         assumptions=assumptions,
         catalog_path=catalog,
