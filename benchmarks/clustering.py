@@ -146,15 +146,20 @@ def read_calls(path: Path) -> list[Call]:
     return calls
 
 
+def read_labels_and_roles(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Each call's label, and its ``agent_role`` where labels.csv has that column and it is not empty."""
+    labels: dict[str, str] = {}
+    roles: dict[str, str] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            labels[row["id"]] = row["label"]
+            if row.get("agent_role"):
+                roles[row["id"]] = row["agent_role"]
+    return labels, roles
+
+
 def read_labels(path: Path) -> dict[str, str]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return {row["id"]: row["label"] for row in csv.DictReader(handle)}
-
-
-def read_roles(path: Path) -> dict[str, str]:
-    """Each call's ``agent_role`` column, where labels.csv has one and it is not empty."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        return {row["id"]: row["agent_role"] for row in csv.DictReader(handle) if row.get("agent_role")}
+    return read_labels_and_roles(path)[0]
 
 
 def discover_corpora(data: Path, names: Sequence[str]) -> list[Path]:
@@ -171,13 +176,8 @@ def discover_corpora(data: Path, names: Sequence[str]) -> list[Path]:
 
 
 def load_corpus(folder: Path) -> Corpus:
-    return Corpus(
-        name=folder.name,
-        folder=folder,
-        calls=read_calls(folder / "calls.jsonl"),
-        labels=read_labels(folder / "labels.csv"),
-        roles=read_roles(folder / "labels.csv"),
-    )
+    labels, roles = read_labels_and_roles(folder / "labels.csv")
+    return Corpus(name=folder.name, folder=folder, calls=read_calls(folder / "calls.jsonl"), labels=labels, roles=roles)
 
 
 def prompt_text(call: Call) -> str:
